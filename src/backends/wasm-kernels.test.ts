@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from './index';
+import { Rng } from '../util/rng';
+
+/** Runs `fn` on `backend` with the given input arrays and returns the outputs' values. */
+async function on(backend: string, fn: (...xs: tf.Tensor[]) => tf.Tensor[], inputs: { shape: number[]; values: Float32Array }[]) {
+  await tf.setBackend(backend);
+  return tf.tidy(() => fn(...inputs.map((i) => tf.tensor(i.values, i.shape))).map((t) => (t.dataSync() as Float32Array).slice()));
+}
+
+function maxRelErr(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let err = 0;
+  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
+  return err / Math.max(scale, 1e-12);
+}
+
+const rng = new Rng(7);
+const rand = (shape: number[]) => ({ shape, values: rng.normal(shape.reduce((a, b) => a * b, 1)) });
+
+// [n, h, w, ci], [kh, kw, ci, co], stride, padding
+const convCases: [number[], number[], [number, number], 'same' | 'valid'][] = [
+  [[2, 7, 7, 3], [5, 5, 3, 4], [2, 2], 'same'],
+  [[1, 8, 8, 2], [4, 4, 2, 3], [2, 2], 'same'],
+  [[3, 9, 6, 2], [3, 2, 2, 5], [1, 1], 'same'],
+  [[2, 9, 9, 3], [3, 3, 3, 2], [2, 2], 'valid'],
+  [[1, 10, 7, 1], [4, 3, 1, 2], [2, 1], 'valid'],
+  [[2, 14, 14, 4], [5, 5, 4, 3], [2, 2], 'same'],
+  [[1, 5, 5, 2], [5, 5, 2, 2], [1, 1], 'valid'],
+];
+
+describe('wasm kernel patches agree with the pure-JS cpu backend', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it.each(convCases)('conv2d gradients for x %j, filter %j, stride %j, %s', async (xShape, fShape, strides, pad) => {
+    const x = rand(xShape);
+    const f = rand(fShape);
+    const grads = (xt: tf.Tensor, ft: tf.Tensor) => {
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad).square().sum());
+      return g([xt, ft]);
+    };
+    const [dxCpu, dfCpu] = await on('cpu', grads, [x, f]);
+    const [dxWasm, dfWasm] = await on('wasm', grads, [x, f]);
+    expect(maxRelErr(dxWasm!, dxCpu!)).toBeLessThan(1e-5);
+    expect(maxRelErr(dfWasm!, dfCpu!)).toBeLessThan(1e-5);
+  });
+
+  it.each(convCases)('conv2dTranspose and its gradients for y %j, filter %j, stride %j, %s', async (xShape, fShape, strides, pad) => {
+    // conv2dTranspose maps the conv's output shape back to xShape.
+    const outShape = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], fShape as [number, number, number, number], strides, 1, pad).outShape;
+    const dy = rand(outShape);
+    const f = rand(fShape);
+    const fn = (dyt: tf.Tensor, ft: tf.Tensor) => {
+      const y = tf.conv2dTranspose(dyt as tf.Tensor4D, ft as tf.Tensor4D, xShape as [number, number, number, number], strides, pad);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, xShape as [number, number, number, number], strides, pad).square().sum());
+      return [y, ...g([dyt, ft])];
+    };
+    const cpu = await on('cpu', fn, [dy, f]);
+    const wasm = await on('wasm', fn, [dy, f]);
+    for (let i = 0; i < 3; i++) expect(maxRelErr(wasm[i]!, cpu[i]!)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    [[3, 5], [5, 4], false, false],
+    [[5, 3], [5, 4], true, false],
+    [[3, 5], [4, 5], false, true],
+    [[2, 5, 3], [2, 4, 5], true, true],
+  ] as const)('matMul %j × %j transposeA=%s transposeB=%s', async (aShape, bShape, ta, tb) => {
+    const a = rand([...aShape]);
+    const b = rand([...bShape]);
+    const fn = (at: tf.Tensor, bt: tf.Tensor) => [tf.matMul(at, bt, ta, tb)];
+    const [cpu] = await on('cpu', fn, [a, b]);
+    const [wasm] = await on('wasm', fn, [a, b]);
+    expect(maxRelErr(wasm!, cpu!)).toBeLessThan(1e-5);
+  });
+
+  it('leaves no tensors behind', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([2, 8, 8, 3]);
+    const f = tf.randomNormal([4, 4, 3, 5]);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same').sum());
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.dispose(g([x, f]));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, f]);
+  });
+});

@@ -1,0 +1,83 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../util/rng';
+import { RunDropout } from './dropout';
+import type { ConvBlock, ModelSpec } from './spec';
+
+type Init = ReturnType<typeof tf.initializers.glorotUniform>;
+
+function kernelInit(kind: ConvBlock['init'], rng: Rng): Init {
+  const seed = rng.nextSeed();
+  return kind === 'normal02' ? tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed }) : tf.initializers.glorotUniform({ seed });
+}
+
+function activation(x: tf.SymbolicTensor, kind: ConvBlock['activation'], slope: number, name: string): tf.SymbolicTensor {
+  switch (kind) {
+    case 'leaky':
+      return tf.layers.leakyReLU({ alpha: slope, name }).apply(x) as tf.SymbolicTensor;
+    case 'relu':
+      return tf.layers.reLU({ name }).apply(x) as tf.SymbolicTensor;
+    case 'tanh':
+      return tf.layers.activation({ activation: 'tanh', name }).apply(x) as tf.SymbolicTensor;
+    case 'linear':
+      return x;
+  }
+}
+
+/**
+ * The generator: z [n, latentDim] → Dense → [BN] → act → Reshape [h, w, c] → transposed
+ * convolutions → image [n, H, W, C] in [-1, 1]. Only stock TF.js layers, so the saved model
+ * loads with a plain `tf.loadLayersModel`. Weights are initialised from `seed`.
+ */
+export function buildGenerator(spec: ModelSpec, seed: number): tf.LayersModel {
+  const rng = new Rng(seed);
+  const { project, blocks } = spec.generator;
+  const z = tf.input({ shape: [spec.latentDim], name: 'z' });
+  let x = tf.layers
+    .dense({ units: project.shape[0] * project.shape[1] * project.shape[2], useBias: project.bias, kernelInitializer: kernelInit('glorot', rng), name: 'project' })
+    .apply(z) as tf.SymbolicTensor;
+  if (project.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: 'project_bn' }).apply(x) as tf.SymbolicTensor;
+  x = activation(x, project.activation, spec.leakySlope, 'project_act');
+  x = tf.layers.reshape({ targetShape: project.shape, name: 'reshape' }).apply(x) as tf.SymbolicTensor;
+  blocks.forEach((b, i) => {
+    x = tf.layers
+      .conv2dTranspose({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), name: `deconv${i + 1}` })
+      .apply(x) as tf.SymbolicTensor;
+    if (b.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `deconv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor;
+    x = activation(x, b.activation, spec.leakySlope, `deconv${i + 1}_act`);
+    if (b.dropout > 0) x = new RunDropout({ rate: b.dropout, name: `deconv${i + 1}_dropout` }).apply(x) as tf.SymbolicTensor;
+  });
+  const model = tf.model({ inputs: z, outputs: x, name: 'generator' });
+  const [, h, w, c] = model.outputs[0]!.shape as number[];
+  const [eh, ew, ec] = spec.imageShape;
+  if (h !== eh || w !== ew || c !== ec) {
+    model.dispose();
+    throw new Error(`generator outputs ${h}×${w}×${c} but the spec's images are ${eh}×${ew}×${ec}`);
+  }
+  return model;
+}
+
+/** The discriminator: image [n, H, W, C] → convolutions → flatten → [dropout] → Dense(1) logit. */
+export function buildDiscriminator(spec: ModelSpec, seed: number): tf.LayersModel {
+  const rng = new Rng(seed);
+  const image = tf.input({ shape: spec.imageShape, name: 'image' });
+  let x: tf.SymbolicTensor = image;
+  spec.discriminator.blocks.forEach((b, i) => {
+    x = tf.layers
+      .conv2d({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), name: `conv${i + 1}` })
+      .apply(x) as tf.SymbolicTensor;
+    if (b.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `conv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor;
+    x = activation(x, b.activation, spec.leakySlope, `conv${i + 1}_act`);
+    if (b.dropout > 0) x = new RunDropout({ rate: b.dropout, name: `conv${i + 1}_dropout` }).apply(x) as tf.SymbolicTensor;
+  });
+  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
+  if (spec.discriminator.dropoutBeforeDense > 0) {
+    x = new RunDropout({ rate: spec.discriminator.dropoutBeforeDense, name: 'flatten_dropout' }).apply(x) as tf.SymbolicTensor;
+  }
+  const logit = tf.layers.dense({ units: 1, kernelInitializer: kernelInit('glorot', rng), name: 'logit' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: image, outputs: logit, name: 'discriminator' });
+}
+
+/** Counts all weights (trainable and not), as Keras's summary does. */
+export function countParams(model: tf.LayersModel): number {
+  return model.weights.reduce((sum, w) => sum + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+}

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../util/rng';
+
+/**
+ * Where dropout masks come from during training. TF.js's Dropout layer with a fixed seed draws
+ * the same mask on every call, and without one it draws from Math.random, which no checkpoint
+ * can restore. The train step points this at the step's own RNG instead.
+ */
+let maskRng: Rng | null = null;
+
+/** Runs `fn` with dropout masks drawn from `rng` (restores the previous source afterwards). */
+export function withDropoutRng<T>(rng: Rng, fn: () => T): T {
+  const previous = maskRng;
+  maskRng = rng;
+  try {
+    return fn();
+  } finally {
+    maskRng = previous;
+  }
+}
+
+/** Inverted dropout: keeps each unit with probability 1 − rate and scales kept units by 1 / (1 − rate). */
+export class RunDropout extends tf.layers.Layer {
+  static className = 'RunDropout';
+  readonly rate: number;
+
+  constructor(args: { rate: number; name?: string }) {
+    super({ name: args.name });
+    this.rate = args.rate;
+    this.supportsMasking = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    if (!kwargs.training || this.rate === 0) return x;
+    if (!maskRng) throw new Error('RunDropout: called in training mode outside withDropoutRng');
+    const rng = maskRng;
+    return tf.tidy(() => {
+      const scale = 1 / (1 - this.rate);
+      const threshold = Math.round(this.rate * 16777216);
+      const mask = new Float32Array(x.size);
+      for (let i = 0; i < mask.length; i++) mask[i] = rng.nextUint32() >>> 8 >= threshold ? scale : 0;
+      return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate };
+  }
+}
+tf.serialization.registerClass(RunDropout);

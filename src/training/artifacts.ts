@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { FileModelIO } from '../backends/fileio';
+import { renderHistoryPng, type HistoryRow, type MetricRow } from '../output/chart';
+import { encodeGif } from '../output/gif';
+import { decodePng, encodePng, tileGrid, toPixels, type Image8 } from '../output/image';
+import { writeFileAtomic } from '../util/atomic';
+import { readJsonl, type RunPaths } from './runfolder';
+
+/** Pixel scale for grids: small images are blown up so a 4×4 grid is comfortable to look at. */
+export function gridScale(height: number): number {
+  return height <= 32 ? 3 : 1;
+}
+
+/**
+ * Samples the generator in inference mode (batch norm uses its moving statistics, as the
+ * seed's `training=False`) and returns pixels NHWC 0–255.
+ */
+export function samplePixels(generator: tf.LayersModel, latents: Float32Array, latentDim: number, extraInputs: tf.Tensor[] = []): Uint8Array {
+  const values = tf.tidy(() => {
+    const z = tf.tensor2d(latents, [latents.length / latentDim, latentDim]);
+    const out = generator.predict(extraInputs.length ? [z, ...extraInputs] : z) as tf.Tensor;
+    return out.dataSync();
+  });
+  return toPixels(values);
+}
+
+/** Writes a 4×4 sample grid PNG to `file` (atomically). */
+export function writeSampleGrid(file: string, pixels: Uint8Array, imageShape: [number, number, number], cols = 4): void {
+  const [h, w, c] = imageShape;
+  const count = pixels.length / (h * w * c);
+  const grid = tileGrid(pixels, count, h, w, c as 1 | 3, cols, gridScale(h));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic(file, encodePng(grid));
+}
+
+/** The sample grids in training order (their names sort by epoch, then step). */
+export function listSamples(paths: RunPaths): string[] {
+  if (!fs.existsSync(paths.samples)) return [];
+  return fs
+    .readdirSync(paths.samples)
+    .filter((f) => /^e\d+-s\d+\.png$/.test(f))
+    .sort()
+    .map((f) => path.join(paths.samples, f));
+}
+
+/** progress.gif from the saved grids in order, at most `maxFrames` (evenly spaced, always ending on the last). */
+export function writeProgressGif(paths: RunPaths, maxFrames = 120): number {
+  const files = listSamples(paths);
+  if (files.length === 0) return 0;
+  const pick = files.length <= maxFrames ? files : Array.from({ length: maxFrames }, (_, i) => files[Math.round((i * (files.length - 1)) / (maxFrames - 1))]!);
+  const frames: Image8[] = [];
+  for (const f of pick) {
+    try {
+      frames.push(decodePng(fs.readFileSync(f)));
+    } catch {
+      // a grid torn by a crash is skipped, not fatal
+    }
+  }
+  const sized = frames.filter((f) => f.width === frames[0]!.width && f.height === frames[0]!.height);
+  if (sized.length === 0) return 0;
+  writeFileAtomic(paths.gif, encodeGif(sized));
+  return sized.length;
+}
+
+/** history.png from history.jsonl (and metrics.jsonl when the run was evaluated as it trained). */
+export async function writeHistoryPng(paths: RunPaths, title: string): Promise<void> {
+  const history = readJsonl<HistoryRow>(paths.history);
+  if (history.length === 0) return;
+  const metrics = readJsonl<MetricRow>(paths.metrics);
+  writeFileAtomic(paths.historyPng, await renderHistoryPng(history, metrics, title));
+}
+
+/** Exports the generator as a stock TF.js Layers model (generator/model.json + weights.bin). */
+export async function exportGenerator(generator: tf.LayersModel, dir: string): Promise<void> {
+  await generator.save(new FileModelIO(dir));
+}

@@ -1,0 +1,244 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { batchPixels, loadDataset, type Dataset, type DatasetName } from '../data/dataset';
+import { UserError } from '../errors';
+import { buildDiscriminator, buildGenerator } from '../models/builder';
+import type { Preset } from '../models/spec';
+import { Rng, STREAM, deriveSeed } from '../util/rng';
+import { writeFileAtomic } from '../util/atomic';
+import { Adam } from './adam';
+import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
+import { loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint';
+import { readRunConfig, type RunConfig } from './config';
+import { acquireLock, HistoryWriter, runPaths, type RunPaths } from './runfolder';
+import { trainStep, type Gan, type StepStats } from './step';
+
+export interface TrainOptions {
+  /** A new run: the preset (already merged with the user's overrides) and where to write. */
+  preset?: Preset;
+  out?: string;
+  /** Or continue the run in this folder. */
+  resume?: string;
+  dataDir?: string;
+  /** Stop once this many steps have been taken in total (across resumes). */
+  steps?: number;
+  /** Or once this many epochs are complete in total. */
+  epochs?: number;
+  /** And in any case after this many minutes of this invocation. */
+  minutes?: number;
+  seed?: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  /** The active TF.js backend's name (recorded in config.json). */
+  backend: string;
+  command: string;
+  /** Called after every step (progress display). */
+  onStep?: (p: Progress) => void;
+  /** Called for messages worth a line of their own. */
+  log?: (line: string) => void;
+  /** Checked after every step: when it returns true the run checkpoints and stops. */
+  shouldStop?: () => boolean;
+}
+
+export interface Progress {
+  step: number;
+  targetSteps: number;
+  epoch: number;
+  stepsPerEpoch: number;
+  stats: StepStats;
+  imagesPerSec: number;
+  elapsedSec: number;
+  etaSec: number;
+}
+
+export interface TrainResult {
+  runDir: string;
+  step: number;
+  epoch: number;
+  stoppedBy: 'target' | 'time' | 'signal';
+  imagesPerSec: number;
+}
+
+/** Tensors saved in a checkpoint, by stable names. */
+function checkpointTensors(gan: Gan) {
+  const named = (prefix: string, vars: tf.Variable[]) => vars.map((variable, i) => ({ name: `${prefix}/${i}:${variable.shape.join('x')}`, variable }));
+  const weights = (m: tf.LayersModel) => m.weights.map((w) => w.read() as tf.Variable);
+  return [
+    ...named('generator', weights(gan.generator)),
+    ...named('discriminator', weights(gan.discriminator)),
+    ...named('optG', gan.optG.slots()),
+    ...named('optD', gan.optD.slots()),
+  ];
+}
+
+function configFor(preset: Preset, data: Dataset, seed: number, backend: string, command: string): RunConfig {
+  return {
+    version: 1,
+    preset: preset.name,
+    dataset: data.name,
+    classFilter: data.classIndex,
+    classNames: data.classNames,
+    latentDim: preset.model.latentDim,
+    imageShape: preset.model.imageShape,
+    conditional: false,
+    numClasses: data.classNames.length,
+    seed,
+    batchSize: preset.batchSize,
+    backend,
+    model: preset.model,
+    optimizerG: preset.optimizerG,
+    optimizerD: preset.optimizerD,
+    trainCount: data.train.count,
+    stepsPerEpoch: Math.ceil(data.train.count / preset.batchSize),
+    createdAt: new Date().toISOString(),
+    command,
+  };
+}
+
+/**
+ * Trains a GAN into a run folder, or continues one. The run folder ends up with config.json,
+ * history.jsonl, samples/, history.png, progress.gif, checkpoint/ and generator/.
+ * Steps are numbered from 1; step k uses batch k of the epoch's seeded shuffle and its own RNG,
+ * so N steps + resume + M steps equals N + M steps straight.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const log = opts.log ?? (() => {});
+  if (!!opts.resume === !!opts.out) throw new UserError('give either --out (a new run) or --resume (an existing run)');
+  const runDir = (opts.resume ?? opts.out)!;
+  const paths = runPaths(runDir);
+  let config: RunConfig;
+  let data: Dataset;
+
+  if (opts.resume) {
+    if (!fs.existsSync(runDir)) throw new UserError(`--resume ${runDir}: no such run folder`);
+    config = readRunConfig(paths.config);
+    if (!fs.existsSync(paths.checkpoint)) throw new UserError(`--resume ${runDir}: no checkpoint in ${paths.checkpointDir} (the run never reached its first checkpoint)`);
+    if (opts.seed !== undefined && opts.seed !== config.seed) throw new UserError(`--seed ${opts.seed}: the run was started with seed ${config.seed}; a resume keeps it`);
+    data = await loadDataset({ dataset: config.dataset as DatasetName, dataDir: opts.dataDir, classFilter: config.classFilter ?? undefined });
+    if (data.train.count !== config.trainCount) throw new UserError(`--resume ${runDir}: the data set now has ${data.train.count} training images, the run was started with ${config.trainCount}`);
+  } else {
+    const preset = opts.preset!;
+    if (fs.existsSync(paths.config)) throw new UserError(`--out ${runDir}: already holds a run; continue it with --resume ${runDir} or choose another folder`);
+    data = await loadDataset({ dataset: preset.dataset, dataDir: opts.dataDir, classFilter: preset.classFilter ?? undefined });
+    if (data.train.count === 0) throw new UserError('the training set is empty after the class filter');
+    config = configFor(preset, data, opts.seed ?? 0, opts.backend, opts.command);
+  }
+
+  fs.mkdirSync(runDir, { recursive: true });
+  const release = acquireLock(paths.lock);
+  const disposers: (() => void)[] = [release];
+  try {
+    if (!opts.resume) writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`);
+    log(`data: ${data.name}${data.classIndex !== null ? ` (${data.classNames[data.classIndex]})` : ''}, ${data.train.count} images from ${data.source}`);
+
+    const generator = buildGenerator(config.model, deriveSeed(config.seed, STREAM.INIT_G, 0));
+    const discriminator = buildDiscriminator(config.model, deriveSeed(config.seed, STREAM.INIT_D, 0));
+    const gan: Gan = {
+      generator,
+      discriminator,
+      optG: new Adam(config.optimizerG, generator.trainableWeights),
+      optD: new Adam(config.optimizerD, discriminator.trainableWeights),
+    };
+    disposers.push(() => {
+      gan.optG.dispose();
+      gan.optD.dispose();
+      generator.dispose();
+      discriminator.dispose();
+    });
+
+    let step = 0;
+    let historyBytes = 0;
+    if (opts.resume) {
+      const ck = loadCheckpoint(paths.checkpoint);
+      restoreVariables(paths.checkpoint, ck.tensors, checkpointTensors(gan));
+      step = Number(ck.meta.step);
+      historyBytes = Number(ck.meta.historyBytes);
+      if (!Number.isInteger(step) || step < 0 || !Number.isInteger(historyBytes) || historyBytes < 0) throw new UserError(`${paths.checkpoint}: bad step or history length in its header`);
+      gan.optG.step = step;
+      gan.optD.step = step;
+      log(`resumed ${runDir} at step ${step} (epoch ${Math.floor(step / config.stepsPerEpoch) + 1})`);
+    }
+    const history = new HistoryWriter(paths.history, historyBytes);
+    disposers.push(() => history.close());
+
+    const { stepsPerEpoch, batchSize, latentDim } = config;
+    const targetSteps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * stepsPerEpoch : Infinity);
+    if (!Number.isFinite(targetSteps) && opts.minutes === undefined) throw new UserError('say how long to train: --steps, --epochs or --minutes');
+    if (targetSteps <= step) log(`the run is already at step ${step}; target ${targetSteps} reached`);
+
+    const fixedLatents = new Rng(deriveSeed(config.seed, STREAM.FIXED_LATENTS, 0)).normal(16 * latentDim);
+    const sample = (s: number) => {
+      const epochOfStep = s === 0 ? 0 : Math.floor((s - 1) / stepsPerEpoch) + 1;
+      const file = path.join(paths.samples, `e${String(epochOfStep).padStart(4, '0')}-s${String(s).padStart(8, '0')}.png`);
+      writeSampleGrid(file, samplePixels(generator, fixedLatents, latentDim), config.imageShape);
+    };
+    const checkpoint = async (s: number) => {
+      history.sync();
+      saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
+      await exportGenerator(generator, paths.generator);
+      await writeHistoryPng(paths, `${config.preset} — ${runDir}`);
+      writeProgressGif(paths);
+    };
+    fs.mkdirSync(paths.checkpointDir, { recursive: true });
+    if (step === 0) sample(0);
+
+    let perm: Uint32Array | null = null;
+    let permEpoch = -1;
+    const started = Date.now();
+    const startStep = step;
+    let stoppedBy: TrainResult['stoppedBy'] = 'target';
+    let lastCheckpointStep = step;
+    while (step < targetSteps) {
+      const epoch = Math.floor(step / stepsPerEpoch);
+      const inEpoch = step % stepsPerEpoch;
+      if (permEpoch !== epoch) {
+        perm = new Rng(deriveSeed(config.seed, STREAM.SHUFFLE, epoch)).shuffle(Uint32Array.from({ length: data.train.count }, (_, i) => i));
+        permEpoch = epoch;
+      }
+      const indices = perm!.subarray(inEpoch * batchSize, Math.min((inEpoch + 1) * batchSize, data.train.count));
+      const rng = new Rng(deriveSeed(config.seed, STREAM.STEP, step));
+      const z = rng.normal(indices.length * latentDim);
+      const real = tf.tensor4d(batchPixels(data.train, indices), [indices.length, ...config.imageShape]);
+      const zT = tf.tensor2d(z, [indices.length, latentDim]);
+      let stats: StepStats;
+      try {
+        stats = trainStep(gan, real, zT, rng);
+      } finally {
+        tf.dispose([real, zT]);
+      }
+      step += 1;
+      const elapsedSec = (Date.now() - started) / 1000;
+      const bad = Object.entries(stats).find(([, v]) => !Number.isFinite(v));
+      if (bad) {
+        throw new UserError(`training diverged at step ${step}: ${bad[0]} is ${bad[1]}; the last good checkpoint (step ${lastCheckpointStep}) is kept in ${paths.checkpointDir}`);
+      }
+      history.append({ step, epoch: epoch + 1, ...stats, seconds: Number(elapsedSec.toFixed(3)) });
+
+      const imagesPerSec = ((step - startStep) * batchSize) / Math.max(elapsedSec, 1e-9);
+      const remaining = Math.min(
+        Number.isFinite(targetSteps) ? ((targetSteps - step) * elapsedSec) / (step - startStep) : Infinity,
+        opts.minutes !== undefined ? opts.minutes * 60 - elapsedSec : Infinity,
+      );
+      opts.onStep?.({ step, targetSteps, epoch: epoch + 1, stepsPerEpoch, stats, imagesPerSec, elapsedSec, etaSec: Math.max(0, remaining) });
+
+      const epochEnd = step % stepsPerEpoch === 0;
+      const outOfTime = opts.minutes !== undefined && elapsedSec >= opts.minutes * 60;
+      const signalled = opts.shouldStop?.() ?? false;
+      const finishing = step >= targetSteps || outOfTime || signalled;
+      if (epochEnd || step % opts.sampleEvery === 0 || finishing) sample(step);
+      if (epochEnd || step % opts.checkpointEvery === 0 || finishing) {
+        await checkpoint(step);
+        lastCheckpointStep = step;
+      }
+      if (outOfTime && step < targetSteps) stoppedBy = 'time';
+      if (signalled) stoppedBy = 'signal';
+      if (outOfTime || signalled) break;
+    }
+    if (lastCheckpointStep !== step || step === startStep) await checkpoint(step);
+    const elapsed = (Date.now() - started) / 1000;
+    return { runDir, step, epoch: Math.floor(step / stepsPerEpoch), stoppedBy, imagesPerSec: ((step - startStep) * batchSize) / Math.max(elapsed, 1e-9) };
+  } finally {
+    for (const d of disposers.reverse()) d();
+  }
+}
