@@ -1,6 +1,4 @@
 declare module 'gifenc' {
-  const gifenc: { GIFEncoder: typeof GIFEncoder; quantize: typeof quantize; applyPalette: typeof applyPalette };
-  export default gifenc;
   export function GIFEncoder(): {
     writeFrame(index: Uint8Array, width: number, height: number, opts?: { palette?: number[][]; delay?: number; repeat?: number; transparent?: boolean }): void;
     finish(): void;

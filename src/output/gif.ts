@@ -1,6 +1,7 @@
-import gifenc from 'gifenc';
+import * as gifencModule from 'gifenc';
 
-// gifenc ships CommonJS only: take its functions off the default export.
+// gifenc is CommonJS to Node (functions on the default export) and ESM to bundlers (named exports).
+const gifenc = ('quantize' in gifencModule ? gifencModule : (gifencModule as { default: unknown }).default) as typeof gifencModule;
 const { GIFEncoder, applyPalette, quantize } = gifenc;
 import type { Image8 } from './image';
 
@@ -12,7 +13,7 @@ export function encodeGif(frames: Image8[], delayMs = 200, lastFrameHoldMs = 150
   if (frames.length === 0) throw new Error('encodeGif: no frames');
   const { width, height } = frames[0]!;
   const rgba = frames.map((f) => toRgba(f));
-  const grey = frames.every((f) => f.channels === 1);
+  const grey = rgba.every(isGrey);
   let palette: number[][];
   if (grey) {
     palette = Array.from({ length: 256 }, (_, i) => [i, i, i]);
@@ -47,6 +48,11 @@ function toRgba(img: Image8): Uint8Array {
     out[p * 4 + 3] = 255;
   }
   return out;
+}
+
+function isGrey(rgba: Uint8Array): boolean {
+  for (let p = 0; p < rgba.length; p += 4) if (rgba[p] !== rgba[p + 1] || rgba[p] !== rgba[p + 2]) return false;
+  return true;
 }
 
 function greyIndex(rgba: Uint8Array): Uint8Array {

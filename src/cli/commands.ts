@@ -1,0 +1,232 @@
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { DATASETS, IMAGE_SHAPE, loadDataset, resolveClass, summariseSplit, type DatasetName } from '../data/dataset';
+import { UserError } from '../errors';
+import { generateToFile } from '../generate';
+import { buildDiscriminator, buildGenerator, countParams } from '../models/builder';
+import { applyOverrides, type ModelOverrides } from '../models/overrides';
+import { PRESETS, getPreset } from '../models/presets';
+import { train } from '../training/loop';
+import type { BackendName } from '../backends/index';
+import { backendOption, relative, say, useBackend } from './main';
+import { int, num, oneOf } from './options';
+import { formatDuration, progressReporter } from './progress';
+
+export function registerCoreCommands(program: Command): void {
+  program
+    .command('data')
+    .description('load a data set and describe it (counts, shape, classes, mean pixel)')
+    .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
+    .option('--data-dir <dir>', 'look here first (then $FASHION_GAN_DATA, the repo copy, /usr/share/datasets, the download cache)')
+    .option('--class <name|index>', 'keep one class, e.g. automobile, sneaker or 7')
+    .option('--json', 'print JSON')
+    .action(async (o: { dataset: DatasetName; dataDir?: string; class?: string; json?: boolean }) => {
+      const d = await loadDataset({ dataset: o.dataset, dataDir: o.dataDir, classFilter: o.class });
+      const out = { dataset: d.name, source: d.source, train: summariseSplit(d.train), test: summariseSplit(d.test) };
+      if (o.json) {
+        console.log(JSON.stringify(out));
+        return;
+      }
+      console.log(`${d.name}${d.classIndex !== null ? ` — class ${d.classIndex} (${d.classNames[d.classIndex]})` : ''}\nsource: ${d.source}`);
+      for (const split of ['train', 'test'] as const) {
+        const s = out[split];
+        console.log(`${split.padEnd(5)} ${String(s.count).padStart(6)} images, shape ${JSON.stringify(s.shape)}, mean pixel ${s.mean.toFixed(2)}`);
+      }
+      console.log('classes (train/test):');
+      d.classNames.forEach((n, i) => console.log(`  ${i} ${n.padEnd(12)} ${String(out.train.classCounts[i]).padStart(6)} ${String(out.test.classCounts[i]).padStart(6)}`));
+    });
+
+  program
+    .command('presets')
+    .description('list the model presets (the seed\'s four notebooks and better recipes)')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => {
+      const list = [...PRESETS.values()];
+      if (o.json) {
+        console.log(JSON.stringify(list));
+        return;
+      }
+      for (const p of list) console.log(`${p.name.padEnd(18)} ${p.dataset.padEnd(14)} ${p.description}`);
+    });
+
+  program
+    .command('summary')
+    .description('print a preset\'s generator and discriminator, layer by layer (Keras style)')
+    .requiredOption('--preset <name>', `one of: ${[...PRESETS.keys()].join(', ')}`)
+    .option('--json', 'print {"preset", "generator": {"params"}, "discriminator": {"params"}}')
+    .action(async (o: { preset: string; json?: boolean }) => {
+      const preset = getPreset(o.preset);
+      await useBackend('cpu', true);
+      const g = buildGenerator(preset.model, 1);
+      const d = buildDiscriminator(preset.model, 2);
+      try {
+        if (o.json) {
+          console.log(JSON.stringify({ preset: preset.name, generator: { params: countParams(g) }, discriminator: { params: countParams(d) } }));
+          return;
+        }
+        console.log(`${preset.name}: ${preset.description}\n`);
+        g.summary(98, undefined, (line: string) => console.log(line));
+        console.log('');
+        d.summary(98, undefined, (line: string) => console.log(line));
+      } finally {
+        g.dispose();
+        d.dispose();
+      }
+    });
+
+  program
+    .command('train')
+    .description('train a GAN into a run folder (or continue one with --resume)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  fashion-gan train --preset fmnist-lms --epochs 50            the seed's Fashion-MNIST run
+  fashion-gan train --preset cifar-lms --kernel-size 4         the seed's kernel experiment, one flag
+  fashion-gan train --resume runs/NAME --epochs 100            continue a run to 100 epochs in total
+
+--steps and --epochs count the whole run across resumes; --minutes bounds this invocation.
+Ctrl-C stops after the current step and saves a checkpoint; --resume continues exactly.`,
+    )
+    .option('--preset <name>', `model preset: ${[...PRESETS.keys()].join(', ')}`, 'fmnist-lms')
+    .addOption(new Option('--dataset <name>', 'data set (default: the preset\'s)').choices([...DATASETS]))
+    .option('--class <name|index>', 'train on one class only (e.g. automobile, sneaker, 7)')
+    .option('--data-dir <dir>', 'where the data set files are')
+    .option('--epochs <n>', 'train until this many epochs in total', int(1))
+    .option('--steps <n>', 'train until this many steps (batches) in total', int(1))
+    .option('--minutes <m>', 'stop this invocation after m minutes (checkpointing first)', num(0, 1e6, { exclusiveMin: true }))
+    .option('--batch-size <n>', 'images per batch (default: the preset\'s, 256 for the seed\'s)', int(1, 65536))
+    .option('--seed <n>', 'run seed: weights, shuffles, latents, dropout', int(0, 0xffffffff))
+    .option('--out <dir>', 'new run folder (default runs/PRESET-TIMESTAMP)')
+    .option('--resume <dir>', 'continue the run in this folder from its checkpoint')
+    .option('--sample-every <n>', 'save the 4×4 sample grid every n steps (and at each epoch end)', int(1), 50)
+    .option('--checkpoint-every <n>', 'checkpoint every n steps (and at each epoch end)', int(1), 200)
+    .option('--kernel-size <k>', 'kernel size of every convolution', int(1, 15))
+    .option('--leaky-slope <a>', 'LeakyReLU slope', num(0, 1))
+    .option('--dropout <p>', 'discriminator dropout rate', num(0, 1, { exclusiveMax: true }))
+    .option('--no-batch-norm', 'no batch norm in the generator')
+    .option('--latent-dim <n>', 'latent vector size', int(1, 4096))
+    .addOption(new Option('--init <kind>', 'kernel initialiser').choices(['glorot', 'normal02']))
+    .option('--filters-scale <x>', 'multiply hidden filter counts by x', num(0, 16, { exclusiveMin: true }))
+    .option('--lr <x>', 'Adam learning rate for G and D', num(0, 1, { exclusiveMin: true }))
+    .option('--lr-d <x>', 'Adam learning rate for D only', num(0, 1, { exclusiveMin: true }))
+    .option('--beta1 <x>', 'Adam β1', num(0, 1, { exclusiveMax: true }))
+    .addOption(backendOption())
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+      const resume = o.resume as string | undefined;
+      const overrides: ModelOverrides = {
+        kernelSize: o.kernelSize as number | undefined,
+        leakySlope: o.leakySlope as number | undefined,
+        dropout: o.dropout as number | undefined,
+        batchNorm: given('batchNorm') ? (o.batchNorm as boolean) : undefined,
+        latentDim: o.latentDim as number | undefined,
+        init: o.init as 'glorot' | 'normal02' | undefined,
+        filtersScale: o.filtersScale as number | undefined,
+        learningRate: o.lr as number | undefined,
+        learningRateD: o.lrD as number | undefined,
+        beta1: o.beta1 as number | undefined,
+        batchSize: o.batchSize as number | undefined,
+      };
+      let preset;
+      if (resume) {
+        const clashing = ['preset', 'dataset', 'class', 'out', 'batchSize', 'kernelSize', 'leakySlope', 'dropout', 'batchNorm', 'latentDim', 'init', 'filtersScale', 'lr', 'lrD', 'beta1'].filter(given);
+        if (clashing.length) throw new UserError(`--resume continues a run as it was configured; drop ${clashing.map((c) => `--${c.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`).join(', ')}`);
+      } else {
+        preset = applyOverrides(getPreset(o.preset as string), overrides);
+        if (o.dataset) {
+          const ds = o.dataset as DatasetName;
+          const [h, w, c] = IMAGE_SHAPE[ds];
+          const [ph, pw, pc] = preset.model.imageShape;
+          if (h !== ph || w !== pw || c !== pc) throw new UserError(`--dataset ${ds}: preset ${preset.name} makes ${ph}×${pw}×${pc} images, ${ds} has ${h}×${w}×${c} (pick a preset for ${ds})`);
+          preset.dataset = ds;
+          if (ds !== getPreset(o.preset as string).dataset) preset.classFilter = null;
+        }
+        if (o.class !== undefined) {
+          resolveClass(preset.dataset, o.class as string);
+          preset.classFilter = o.class as string;
+        }
+      }
+      if (o.steps === undefined && o.epochs === undefined && o.minutes === undefined && !resume) o.epochs = 50;
+      const backend = await useBackend(o.backend as BackendName);
+      const out = resume ? undefined : ((o.out as string | undefined) ?? path.join('runs', `${preset!.name}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`));
+      const progress = progressReporter();
+      let interrupted = false;
+      const onSigint = () => {
+        if (interrupted) {
+          say('\nstopping now (the last checkpoint is whole)');
+          process.exit(130);
+        }
+        interrupted = true;
+        progress.stop();
+        say('\nCtrl-C: finishing this step and saving a checkpoint… (Ctrl-C again to quit at once)');
+      };
+      process.on('SIGINT', onSigint);
+      const started = Date.now();
+      try {
+        const r = await train({
+          preset,
+          out,
+          resume,
+          dataDir: o.dataDir as string | undefined,
+          steps: o.steps as number | undefined,
+          epochs: o.epochs as number | undefined,
+          minutes: o.minutes as number | undefined,
+          seed: o.seed as number | undefined,
+          sampleEvery: o.sampleEvery as number,
+          checkpointEvery: o.checkpointEvery as number,
+          backend,
+          command: ['fashion-gan', ...process.argv.slice(2)].join(' '),
+          onStep: progress.onStep,
+          log: say,
+          shouldStop: () => interrupted,
+        });
+        progress.stop();
+        const dir = relative(r.runDir);
+        say(
+          [
+            `\n${r.stoppedBy === 'signal' ? 'interrupted' : r.stoppedBy === 'time' ? 'time budget reached' : 'done'}: step ${r.step} (${r.epoch} full epochs) in ${formatDuration((Date.now() - started) / 1000)}, ${r.imagesPerSec.toFixed(1)} img/s`,
+            `run folder: ${dir}/`,
+            `  samples/      4×4 grids of the same 16 latent vectors over training`,
+            `  progress.gif  those grids as an animation`,
+            `  history.png   losses and discriminator accuracies per batch`,
+            `  generator/    TF.js model (tf.loadLayersModel); checkpoint/ for --resume`,
+            `new designs:  npx fashion-gan generate --run ${dir} --count 64 --out ${dir}/new.png`,
+            `continue:     npx fashion-gan train --resume ${dir} --steps ${r.step * 2}`,
+          ].join('\n'),
+        );
+        if (r.stoppedBy === 'signal') process.exitCode = 130;
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+  program
+    .command('generate')
+    .description('draw new designs from a trained generator into a PNG grid (or an interpolation strip)')
+    .option('--run <dir>', 'run folder (default: the shipped model in models/fashion)')
+    .option('--count <n>', 'how many images', int(1, 4096), 16)
+    .option('--seed <n>', 'design i uses seed n+i, the same rule as the app', int(0, 0xffffffff), 0)
+    .option('--out <file>', 'PNG file to write', 'generated.png')
+    .option('--interpolate', 'a strip of --count images walking from design --seed to design --seed+1')
+    .option('--class <name|index>', 'for a conditional model: the category to design')
+    .addOption(backendOption())
+    .action(async (o: { run?: string; count: number; seed: number; out: string; interpolate?: boolean; class?: string; backend: BackendName }) => {
+      if (!o.out.toLowerCase().endsWith('.png')) throw new UserError(`--out ${o.out}: must be a .png file`);
+      await useBackend(o.backend, true);
+      let classIndex: number | null = null;
+      if (o.class !== undefined) {
+        const { readRunConfig } = await import('../training/config');
+        const { DEFAULT_MODEL_DIR } = await import('../generate');
+        const cfg = readRunConfig(path.join(o.run ?? DEFAULT_MODEL_DIR, 'config.json'));
+        if (!cfg.conditional) throw new UserError(`--class: the model in ${o.run ?? DEFAULT_MODEL_DIR} is not class-conditional`);
+        classIndex = resolveClass(cfg.dataset, o.class);
+      }
+      const r = await generateToFile({ run: o.run, count: o.count, seed: o.seed, out: o.out, interpolate: !!o.interpolate, classIndex });
+      say(`wrote ${r.count} ${o.interpolate ? 'interpolated ' : ''}designs to ${o.out} (model: ${relative(r.runDir)}, seeds ${o.seed}…${o.seed + (o.interpolate ? 1 : o.count - 1)})`);
+      void tf;
+    });
+}

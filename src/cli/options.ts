@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from 'commander';
+
+/** commander argument parsers that reject nonsense with a message saying what is allowed. */
+export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+export function num(min: number, max: number, { exclusiveMin = false, exclusiveMax = false } = {}) {
+  const range = `${exclusiveMin ? '>' : '≥'} ${min} and ${exclusiveMax ? '<' : '≤'} ${max}`;
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a number ${range}.`);
+    if ((exclusiveMin ? n <= min : n < min) || (exclusiveMax ? n >= max : n > max)) throw new InvalidArgumentError(`must be a number ${range}.`);
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`allowed: ${allowed.join(', ')}.`);
+    return value as T;
+  };
+}
