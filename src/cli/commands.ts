@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DATASETS, IMAGE_SHAPE, loadDataset, resolveClass, summariseSplit, type DatasetName } from '../data/dataset';
 import { UserError } from '../errors';
 import { generateToFile } from '../generate';
-import { buildDiscriminator, buildGenerator, countParams } from '../models/builder';
+import { buildDiscriminator, buildGenerator, countParams, summaryTable } from '../models/builder';
 import { applyOverrides, type ModelOverrides } from '../models/overrides';
 import { PRESETS, getPreset } from '../models/presets';
 import { train } from '../training/loop';
@@ -67,9 +67,9 @@ export function registerCoreCommands(program: Command): void {
           return;
         }
         console.log(`${preset.name}: ${preset.description}\n`);
-        g.summary(98, undefined, (line: string) => console.log(line));
+        console.log(summaryTable(g));
         console.log('');
-        d.summary(98, undefined, (line: string) => console.log(line));
+        console.log(summaryTable(d));
       } finally {
         g.dispose();
         d.dispose();
@@ -201,6 +201,47 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       } finally {
         progress.stop();
         process.off('SIGINT', onSigint);
+      }
+    });
+
+  program
+    .command('bench')
+    .description('time the full train step and the generation of 64 images on each backend (and PyTorch, when installed)')
+    .option('--preset <name>', 'model preset', 'fmnist-lms')
+    .option('--batch-size <n>', 'images per step', int(1, 65536), 256)
+    .option('--steps <n>', 'timed steps per backend (after 2 warm-up steps); medians are reported', int(1, 1000), 5)
+    .option('--backend <list>', 'comma-separated backends to measure: native, wasm, cpu, tensorflow', 'native,wasm')
+    .option('--no-torch', 'skip the PyTorch reference (bench/torch_step.py)')
+    .option('--json', 'one JSON object per backend measured')
+    .addHelpText('after', '\nSpeed is measured here, never in tests: the machine is shared and noisy. Quote medians and ratios from one run.')
+    .action(async (o: { preset: string; batchSize: number; steps: number; backend: string; torch: boolean; json?: boolean }) => {
+      const { benchBackend, benchPyTorch } = await import('../bench/bench');
+      const preset = getPreset(o.preset);
+      const names = o.backend.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const n of names) if (!['native', 'wasm', 'cpu', 'tensorflow'].includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: native, wasm, cpu, tensorflow)`);
+      const torch = o.torch && ['fmnist-lms', 'cifar-lms'].includes(preset.name) ? benchPyTorch(preset.name, o.batchSize, o.steps) : null;
+      if (torch && 'skipped' in torch && !o.json) say(`pytorch: skipped (${torch.skipped})`);
+      for (const n of names) {
+        let r;
+        try {
+          r = await benchBackend(preset, n as BackendName, o.batchSize, o.steps);
+        } catch (err) {
+          if (err instanceof UserError) {
+            say(`${n}: skipped (${err.message})`);
+            continue;
+          }
+          throw err;
+        }
+        const ratio = torch && !('skipped' in torch) ? r.trainImagesPerSec / torch.trainImagesPerSec : undefined;
+        if (o.json) {
+          console.log(JSON.stringify({ preset: r.preset, backend: r.backend, batchSize: r.batchSize, trainImagesPerSec: r.trainImagesPerSec, generate64Ms: r.generate64Ms, ...(ratio !== undefined ? { pytorchImagesPerSec: (torch as { trainImagesPerSec: number }).trainImagesPerSec, ratioToPyTorch: ratio } : {}), numTensorsBefore: r.numTensorsBefore, numTensorsAfter: r.numTensorsAfter }));
+        } else {
+          console.log(`${r.preset} batch ${r.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`);
+        }
+      }
+      if (torch && !('skipped' in torch)) {
+        if (o.json) console.log(JSON.stringify({ preset: preset.name, backend: `pytorch-${torch.torch}`, batchSize: o.batchSize, trainImagesPerSec: torch.trainImagesPerSec, generate64Ms: torch.generate64Ms, threads: torch.threads }));
+        else console.log(`${preset.name} batch ${o.batchSize} on pytorch ${torch.torch} (${torch.threads} threads) train ${torch.trainImagesPerSec.toFixed(1)} img/s  generate 64 ${torch.generate64Ms.toFixed(1)} ms`);
       }
     });
 

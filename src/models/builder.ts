@@ -81,3 +81,30 @@ export function buildDiscriminator(spec: ModelSpec, seed: number): tf.LayersMode
 export function countParams(model: tf.LayersModel): number {
   return model.weights.reduce((sum, w) => sum + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
 }
+
+/** A Keras-style layer table: name (type), output shape, parameters, with thousands separators. */
+export function summaryTable(model: tf.LayersModel): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const rows = model.layers.map((l) => {
+    const shape = (l.outputShape as (number | null)[]).map((d) => (d === null ? 'None' : d));
+    const params = l.weights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+    return [`${l.name} (${l.getClassName()})`, `(${shape.join(', ')})`, fmt(params)];
+  });
+  const widths = [34, 24, 12];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' ');
+  const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b + 1, -1));
+  const total = countParams(model);
+  const trainable = model.trainableWeights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+  return [
+    `Model: "${model.name}"`,
+    rule('─'),
+    line(['Layer (type)', 'Output Shape', 'Param #']),
+    rule('═'),
+    ...rows.map(line),
+    rule('═'),
+    `Total params: ${fmt(total)}`,
+    `Trainable params: ${fmt(trainable)}`,
+    `Non-trainable params: ${fmt(total - trainable)}`,
+    rule('─'),
+  ].join('\n');
+}
