@@ -72,7 +72,8 @@ export function slerpLatents(a: Float32Array, b: Float32Array, steps: number): F
 }
 
 /**
- * Runs the generator in inference mode on latents (and class labels for a conditional model).
+ * Runs the generator in inference mode on latents (and class labels for a conditional model;
+ * without labels a conditional model draws the classes in turn, 0, 1, …, so samples are balanced).
  * @returns images [n, H, W, C] in [-1, 1]
  */
 export function generateBatch(gen: LoadedGenerator, latents: Float32Array, labels?: Int32Array): tf.Tensor4D {
@@ -80,8 +81,9 @@ export function generateBatch(gen: LoadedGenerator, latents: Float32Array, label
   return tf.tidy(() => {
     const z = tf.tensor2d(latents, [n, gen.latentDim]);
     if (gen.conditional) {
-      if (!labels || labels.length !== n) throw new Error('generateBatch: a conditional generator needs one label per latent');
-      return gen.model.predict([z, tf.tensor2d(Float32Array.from(labels), [n, 1])]) as tf.Tensor4D;
+      if (labels && labels.length !== n) throw new Error('generateBatch: a conditional generator needs one label per latent');
+      const y = labels ? Float32Array.from(labels) : Float32Array.from({ length: n }, (_, i) => i % gen.numClasses);
+      return gen.model.predict([z, tf.tensor2d(y, [n, 1])]) as tf.Tensor4D;
     }
     return gen.model.predict(z) as tf.Tensor4D;
   });

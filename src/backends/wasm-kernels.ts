@@ -102,6 +102,18 @@ export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputS
   });
 }
 
+/** out[s] = Σ_{i: ids[i] = s} x[i] over the first axis; ids outside [0, numSegments) are dropped, as in TF. */
+export function unsortedSegmentSum(x: ArrayLike<number>, xShape: number[], ids: ArrayLike<number>, numSegments: number): Float32Array {
+  const inner = xShape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(numSegments * inner);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i]!;
+    if (s < 0 || s >= numSegments) continue;
+    for (let k = 0; k < inner; k++) out[s * inner + k]! += x[i * inner + k]!;
+  }
+  return out;
+}
+
 let patched = false;
 
 /** Registers the replacement kernels on the 'wasm' backend (idempotent). */
@@ -123,6 +135,16 @@ export function patchWasmKernels(): void {
     const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
     const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
     return conv2dBackpropInput(dy, filter, a.inputShape, a);
+  });
+  // Missing on wasm; needed by gather's gradient (embeddings, DiffAugment's translation).
+  replace('UnsortedSegmentSum', ({ inputs, attrs, backend }) => {
+    const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+    const { numSegments } = attrs as unknown as { numSegments: number };
+    const read = (t: tf.TensorInfo) => (backend as unknown as { readSync(id: object): tf.TypedArray }).readSync(t.dataId);
+    // ids cover x's first ids.rank axes; fold those into one.
+    const inner = x.shape.slice(segmentIds.shape.length);
+    const count = segmentIds.shape.reduce((a, b) => a * b, 1);
+    return tf.tensor(unsortedSegmentSum(read(x) as Float32Array, [count, ...inner], read(segmentIds) as Int32Array, numSegments), [numSegments, ...inner], 'float32');
   });
   const wasmBatchMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
   replace('BatchMatMul', (args) => {

@@ -46,7 +46,7 @@ export async function benchBackend(preset: Preset, backend: BackendName, batchSi
       if (i === warmup) numTensorsBefore = tf.memory().numTensors;
       const z = tf.tensor2d(rng.normal(batchSize * model.latentDim), [batchSize, model.latentDim]);
       const t0 = performance.now();
-      trainStep(gan, real, z, rng);
+      trainStep(gan, { real, z }, rng, preset.recipe);
       const dt = (performance.now() - t0) / 1000;
       z.dispose();
       if (i >= warmup) stepSeconds.push(dt);

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Recipe } from '../models/spec';
 import * as tf from '@tensorflow/tfjs';
 import { DATASETS, IMAGE_SHAPE, loadDataset, resolveClass, summariseSplit, type DatasetName } from '../data/dataset';
 import { UserError } from '../errors';
@@ -113,6 +114,17 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--lr <x>', 'Adam learning rate for G and D', num(0, 1, { exclusiveMin: true }))
     .option('--lr-d <x>', 'Adam learning rate for D only', num(0, 1, { exclusiveMin: true }))
     .option('--beta1 <x>', 'Adam β1', num(0, 1, { exclusiveMax: true }))
+    .addOption(new Option('--loss <kind>', 'GAN loss: bce (the seed\'s), hinge, lsgan, wgan-gp').choices(['bce', 'hinge', 'lsgan', 'wgan-gp']))
+    .option('--gp-weight <x>', 'WGAN-GP penalty weight λ', num(0, 1e4))
+    .option('--label-smoothing <s>', 'one-sided label smoothing: real targets 1 − s', num(0, 0.5, { exclusiveMax: true }))
+    .option('--ema <decay>', 'sample from a moving average of G\'s weights (e.g. 0.999; 0 = off)', num(0, 1, { exclusiveMax: true }))
+    .option('--spectral-norm', 'spectral normalisation in D')
+    .option('--diff-augment <policy>', 'DiffAugment for D\'s inputs: comma list of translation, cutout, color', (v: string) => {
+      const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const p of parts) if (!['translation', 'cutout', 'color'].includes(p)) throw new InvalidArgumentError('allowed: a comma list of translation, cutout, color.');
+      return parts;
+    })
+    .option('--conditional', 'class-conditional G (label embedding) and D (projection)')
     .addOption(backendOption())
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -129,10 +141,19 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
         learningRateD: o.lrD as number | undefined,
         beta1: o.beta1 as number | undefined,
         batchSize: o.batchSize as number | undefined,
+        recipe: {
+          loss: o.loss as Recipe['loss'] | undefined,
+          gpWeight: o.gpWeight as number | undefined,
+          labelSmoothing: o.labelSmoothing as number | undefined,
+          ema: o.ema as number | undefined,
+          spectralNorm: o.spectralNorm ? true : undefined,
+          diffAugment: o.diffAugment as Recipe['diffAugment'] | undefined,
+          conditional: o.conditional ? true : undefined,
+        },
       };
       let preset;
       if (resume) {
-        const clashing = ['preset', 'dataset', 'class', 'out', 'batchSize', 'kernelSize', 'leakySlope', 'dropout', 'batchNorm', 'latentDim', 'init', 'filtersScale', 'lr', 'lrD', 'beta1'].filter(given);
+        const clashing = ['preset', 'dataset', 'class', 'out', 'batchSize', 'kernelSize', 'leakySlope', 'dropout', 'batchNorm', 'latentDim', 'init', 'filtersScale', 'lr', 'lrD', 'beta1', 'loss', 'gpWeight', 'labelSmoothing', 'ema', 'spectralNorm', 'diffAugment', 'conditional'].filter(given);
         if (clashing.length) throw new UserError(`--resume continues a run as it was configured; drop ${clashing.map((c) => `--${c.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`).join(', ')}`);
       } else {
         preset = applyOverrides(getPreset(o.preset as string), overrides);

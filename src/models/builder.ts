@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
 import { RunDropout } from './dropout';
+import { AbsLeakyReLU, ProjectionLogit, SNConv2D, SNDense } from './layers';
 import type { ConvBlock, ModelSpec } from './spec';
 
 type Init = ReturnType<typeof tf.initializers.glorotUniform>;
@@ -28,13 +29,23 @@ function activation(x: tf.SymbolicTensor, kind: ConvBlock['activation'], slope: 
  * convolutions → image [n, H, W, C] in [-1, 1]. Only stock TF.js layers, so the saved model
  * loads with a plain `tf.loadLayersModel`. Weights are initialised from `seed`.
  */
-export function buildGenerator(spec: ModelSpec, seed: number): tf.LayersModel {
+export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditioning): tf.LayersModel {
   const rng = new Rng(seed);
   const { project, blocks } = spec.generator;
   const z = tf.input({ shape: [spec.latentDim], name: 'z' });
+  const inputs = [z];
+  let zc: tf.SymbolicTensor = z;
+  if (cond) {
+    // Class-conditional: z ⊕ embed(label). Embedding, Flatten and Concatenate are stock layers.
+    const label = tf.input({ shape: [1], name: 'label' });
+    inputs.push(label);
+    const emb = tf.layers.embedding({ inputDim: cond.numClasses, outputDim: cond.embedDim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: rng.nextSeed() }), name: 'label_embedding' }).apply(label) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten({ name: 'label_flat' }).apply(emb) as tf.SymbolicTensor;
+    zc = tf.layers.concatenate({ name: 'z_label' }).apply([z, flat]) as tf.SymbolicTensor;
+  }
   let x = tf.layers
     .dense({ units: project.shape[0] * project.shape[1] * project.shape[2], useBias: project.bias, kernelInitializer: kernelInit('glorot', rng), name: 'project' })
-    .apply(z) as tf.SymbolicTensor;
+    .apply(zc) as tf.SymbolicTensor;
   if (project.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: 'project_bn' }).apply(x) as tf.SymbolicTensor;
   x = activation(x, project.activation, spec.leakySlope, 'project_act');
   x = tf.layers.reshape({ targetShape: project.shape, name: 'reshape' }).apply(x) as tf.SymbolicTensor;
@@ -46,7 +57,7 @@ export function buildGenerator(spec: ModelSpec, seed: number): tf.LayersModel {
     x = activation(x, b.activation, spec.leakySlope, `deconv${i + 1}_act`);
     if (b.dropout > 0) x = new RunDropout({ rate: b.dropout, name: `deconv${i + 1}_dropout` }).apply(x) as tf.SymbolicTensor;
   });
-  const model = tf.model({ inputs: z, outputs: x, name: 'generator' });
+  const model = tf.model({ inputs: inputs.length === 1 ? z : inputs, outputs: x, name: 'generator' });
   const [, h, w, c] = model.outputs[0]!.shape as number[];
   const [eh, ew, ec] = spec.imageShape;
   if (h !== eh || w !== ew || c !== ec) {
@@ -56,25 +67,57 @@ export function buildGenerator(spec: ModelSpec, seed: number): tf.LayersModel {
   return model;
 }
 
-/** The discriminator: image [n, H, W, C] → convolutions → flatten → [dropout] → Dense(1) logit. */
-export function buildDiscriminator(spec: ModelSpec, seed: number): tf.LayersModel {
+/** Class conditioning: how many classes and the size of G's label embedding. */
+export interface Conditioning {
+  numClasses: number;
+  embedDim: number;
+}
+
+export interface DiscriminatorOptions {
+  spectralNorm?: boolean;
+  /** Projection discriminator over this many classes (inputs become [image, label]). */
+  numClasses?: number;
+  /** Twice-differentiable activations (for WGAN-GP's gradient penalty). */
+  doubleBackprop?: boolean;
+}
+
+/**
+ * The discriminator: image [n, H, W, C] → convolutions → flatten φ → [dropout] → Dense(1) logit,
+ * plus ⟨embed(y), φ⟩ when conditional. With spectral norm, every kernel is divided by its
+ * largest singular value.
+ */
+export function buildDiscriminator(spec: ModelSpec, seed: number, opts: DiscriminatorOptions = {}): tf.LayersModel {
   const rng = new Rng(seed);
   const image = tf.input({ shape: spec.imageShape, name: 'image' });
+  const inputs = [image];
   let x: tf.SymbolicTensor = image;
   spec.discriminator.blocks.forEach((b, i) => {
-    x = tf.layers
-      .conv2d({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), name: `conv${i + 1}` })
-      .apply(x) as tf.SymbolicTensor;
+    const conv = opts.spectralNorm
+      ? new SNConv2D({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), uSeed: rng.nextSeed(), name: `conv${i + 1}` })
+      : tf.layers.conv2d({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), name: `conv${i + 1}` });
+    x = conv.apply(x) as tf.SymbolicTensor;
     if (b.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `conv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor;
-    x = activation(x, b.activation, spec.leakySlope, `conv${i + 1}_act`);
+    x = opts.doubleBackprop && b.activation === 'leaky'
+      ? (new AbsLeakyReLU({ alpha: spec.leakySlope, name: `conv${i + 1}_act` }).apply(x) as tf.SymbolicTensor)
+      : activation(x, b.activation, spec.leakySlope, `conv${i + 1}_act`);
     if (b.dropout > 0) x = new RunDropout({ rate: b.dropout, name: `conv${i + 1}_dropout` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
   if (spec.discriminator.dropoutBeforeDense > 0) {
     x = new RunDropout({ rate: spec.discriminator.dropoutBeforeDense, name: 'flatten_dropout' }).apply(x) as tf.SymbolicTensor;
   }
-  const logit = tf.layers.dense({ units: 1, kernelInitializer: kernelInit('glorot', rng), name: 'logit' }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: image, outputs: logit, name: 'discriminator' });
+  const phi = x;
+  const dense = opts.spectralNorm
+    ? new SNDense({ units: 1, useBias: true, kernelInitializer: kernelInit('glorot', rng), uSeed: rng.nextSeed(), name: 'logit' })
+    : tf.layers.dense({ units: 1, kernelInitializer: kernelInit('glorot', rng), name: 'logit' });
+  let logit = dense.apply(phi) as tf.SymbolicTensor;
+  if (opts.numClasses) {
+    const label = tf.input({ shape: [1], name: 'label' });
+    inputs.push(label);
+    const proj = new ProjectionLogit({ numClasses: opts.numClasses, seed: rng.nextSeed(), name: 'projection' }).apply([phi, label]) as tf.SymbolicTensor;
+    logit = tf.layers.add({ name: 'logit_sum' }).apply([logit, proj]) as tf.SymbolicTensor;
+  }
+  return tf.model({ inputs: inputs.length === 1 ? image : inputs, outputs: logit, name: 'discriminator' });
 }
 
 /** Counts all weights (trainable and not), as Keras's summary does. */

@@ -1,5 +1,5 @@
 import { UserError } from '../errors';
-import type { Preset } from './spec';
+import type { Preset, Recipe } from './spec';
 import { Preset as PresetSchema } from './spec';
 
 /** Model and optimiser knobs a user can turn from the command line, each one flag. */
@@ -15,6 +15,7 @@ export interface ModelOverrides {
   learningRateD?: number;
   beta1?: number;
   batchSize?: number;
+  recipe?: Partial<Recipe>;
 }
 
 /**
@@ -56,7 +57,10 @@ export function applyOverrides(preset: Preset, o: ModelOverrides): Preset {
     p.optimizerD.beta1 = o.beta1;
   }
   if (o.batchSize !== undefined) p.batchSize = o.batchSize;
-  const changed = Object.entries(o).filter(([, v]) => v !== undefined);
+  if (o.recipe) {
+    for (const [k, v] of Object.entries(o.recipe)) if (v !== undefined) (p.recipe as Record<string, unknown>)[k] = v;
+  }
+  const changed = Object.entries({ ...o, recipe: undefined, ...(o.recipe ?? {}) }).filter(([, v]) => v !== undefined);
   if (changed.length) p.description += ` (overrides: ${changed.map(([k, v]) => `${k}=${v}`).join(', ')})`;
   const parsed = PresetSchema.safeParse(p);
   if (!parsed.success) throw new UserError(`bad model options: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);

@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { z } from 'zod';
 import { Preset, type ConvBlock, type OptimizerSpec } from './spec';
 
 const keras = (learningRate: number, beta1 = 0.9): OptimizerSpec => ({ learningRate, beta1, beta2: 0.999, epsilon: 1e-7 });
@@ -25,7 +26,7 @@ const lms = (size: 7 | 8, channels: 1 | 3) => ({
   discriminator: { blocks: [d(64, 5, 2, { dropout: 0.3 }), d(128, 5, 2, { dropout: 0.3 })], dropoutBeforeDense: 0 },
 });
 
-const RAW: Preset[] = [
+const RAW: z.input<typeof Preset>[] = [
   {
     name: 'fmnist-lms',
     description: "The seed's Fashion-MNIST notebook: TF DCGAN tutorial model, 5×5 kernels, LeakyReLU 0.3, Adam 1e-4",
@@ -101,6 +102,28 @@ const RAW: Preset[] = [
     model: { ...lms(7, 1), leakySlope: 0.2 },
     optimizerG: keras(2e-4, 0.5),
     optimizerD: keras(2e-4, 0.5),
+  },
+  {
+    name: 'fashion',
+    description: 'Class-conditional 4×4-kernel DCGAN: projection D with spectral norm, hinge loss, EMA generator, Adam 2e-4 β1 0.5, batch 64 (the best recipe per CPU-minute)',
+    dataset: 'fashion-mnist',
+    classFilter: null,
+    batchSize: 64,
+    model: {
+      latentDim: 64,
+      imageShape: [28, 28, 1],
+      leakySlope: 0.2,
+      bnMomentum: 0.9,
+      bnEpsilon: 1e-3,
+      generator: {
+        project: { shape: [7, 7, 128], batchNorm: true, activation: 'leaky', bias: false },
+        blocks: [g(64, 4, 2), g(32, 4, 2), out(1, 3, 1)],
+      },
+      discriminator: { blocks: [d(64, 4, 2), d(128, 4, 2)], dropoutBeforeDense: 0 },
+    },
+    optimizerG: keras(2e-4, 0.5),
+    optimizerD: keras(2e-4, 0.5),
+    recipe: { loss: 'hinge', ema: 0.999, spectralNorm: true, conditional: true, embedDim: 32 },
   },
 ];
 

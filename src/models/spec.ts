@@ -53,6 +53,28 @@ export const OptimizerSpec = z.strictObject({
 });
 export type OptimizerSpec = z.infer<typeof OptimizerSpec>;
 
+/** How to train beyond the seed's recipe; every field defaults to the seed's behaviour. */
+export const Recipe = z.strictObject({
+  /** bce = the seed's non-saturating loss; hinge; lsgan = least squares; wgan-gp = Wasserstein + gradient penalty. */
+  loss: z.enum(['bce', 'hinge', 'lsgan', 'wgan-gp']).default('bce'),
+  /** λ of the WGAN-GP gradient penalty. */
+  gpWeight: z.number().nonnegative().default(10),
+  /** One-sided label smoothing: real targets become 1 − s (bce and lsgan). */
+  labelSmoothing: z.number().min(0).lt(0.5).default(0),
+  /** Decay of an exponential moving average of G's weights (0 = off); samples and exports use it. */
+  ema: z.number().min(0).lt(1).default(0),
+  /** Spectral normalisation of every discriminator weight. */
+  spectralNorm: z.boolean().default(false),
+  /** Differentiable augmentation of D's inputs, real and fake alike. */
+  diffAugment: z.array(z.enum(['translation', 'cutout', 'color'])).default([]),
+  /** Class-conditional: G gets a label embedding, D a projection head. */
+  conditional: z.boolean().default(false),
+  /** Size of G's label embedding. */
+  embedDim: z.number().int().positive().default(50),
+});
+export type Recipe = z.infer<typeof Recipe>;
+export const DEFAULT_RECIPE: Recipe = Recipe.parse({});
+
 export const Preset = z.strictObject({
   name: z.string(),
   description: z.string(),
@@ -63,6 +85,7 @@ export const Preset = z.strictObject({
   model: ModelSpec,
   optimizerG: OptimizerSpec,
   optimizerD: OptimizerSpec,
+  recipe: Recipe.prefault({}),
   /** Parameter counts of the seed's notebooks, checked by the tests. */
   seedParams: z.strictObject({ generator: z.number().int(), discriminator: z.number().int() }).optional(),
 });

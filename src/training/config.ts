@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../errors';
-import { ModelSpec, OptimizerSpec } from '../models/spec';
+import { ModelSpec, OptimizerSpec, Recipe } from '../models/spec';
 
 /** config.json: everything needed to rebuild a run's models and continue it. */
 export const RunConfig = z.object({
@@ -21,6 +21,7 @@ export const RunConfig = z.object({
   model: ModelSpec,
   optimizerG: OptimizerSpec,
   optimizerD: OptimizerSpec,
+  recipe: Recipe.prefault({}),
   trainCount: z.number().int().nonnegative(),
   stepsPerEpoch: z.number().int().positive(),
   createdAt: z.string(),

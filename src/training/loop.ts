@@ -3,11 +3,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { batchPixels, loadDataset, type Dataset, type DatasetName } from '../data/dataset';
 import { UserError } from '../errors';
-import { buildDiscriminator, buildGenerator } from '../models/builder';
 import type { Preset } from '../models/spec';
 import { Rng, STREAM, deriveSeed } from '../util/rng';
 import { writeFileAtomic } from '../util/atomic';
-import { Adam } from './adam';
+import { createGan, samplingGenerator } from './gan';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint';
 import { readRunConfig, type RunConfig } from './config';
@@ -69,6 +68,7 @@ function checkpointTensors(gan: Gan) {
     ...named('discriminator', weights(gan.discriminator)),
     ...named('optG', gan.optG.slots()),
     ...named('optD', gan.optD.slots()),
+    ...(gan.ema ? named('emaG', weights(gan.ema.target)) : []),
   ];
 }
 
@@ -81,7 +81,7 @@ function configFor(preset: Preset, data: Dataset, seed: number, backend: string,
     classNames: data.classNames,
     latentDim: preset.model.latentDim,
     imageShape: preset.model.imageShape,
-    conditional: false,
+    conditional: preset.recipe.conditional,
     numClasses: data.classNames.length,
     seed,
     batchSize: preset.batchSize,
@@ -89,6 +89,7 @@ function configFor(preset: Preset, data: Dataset, seed: number, backend: string,
     model: preset.model,
     optimizerG: preset.optimizerG,
     optimizerD: preset.optimizerD,
+    recipe: preset.recipe,
     trainCount: data.train.count,
     stepsPerEpoch: Math.ceil(data.train.count / preset.batchSize),
     createdAt: new Date().toISOString(),
@@ -132,20 +133,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (!opts.resume) writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`);
     log(`data: ${data.name}${data.classIndex !== null ? ` (${data.classNames[data.classIndex]})` : ''}, ${data.train.count} images from ${data.source}`);
 
-    const generator = buildGenerator(config.model, deriveSeed(config.seed, STREAM.INIT_G, 0));
-    const discriminator = buildDiscriminator(config.model, deriveSeed(config.seed, STREAM.INIT_D, 0));
-    const gan: Gan = {
-      generator,
-      discriminator,
-      optG: new Adam(config.optimizerG, generator.trainableWeights),
-      optD: new Adam(config.optimizerD, discriminator.trainableWeights),
-    };
-    disposers.push(() => {
-      gan.optG.dispose();
-      gan.optD.dispose();
-      generator.dispose();
-      discriminator.dispose();
-    });
+    const gan = createGan({ ...config, numClasses: config.numClasses });
+    disposers.push(() => gan.dispose());
+    const sampler = samplingGenerator(gan);
+    const { recipe } = config;
 
     let step = 0;
     let historyBytes = 0;
@@ -168,15 +159,22 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (targetSteps <= step) log(`the run is already at step ${step}; target ${targetSteps} reached`);
 
     const fixedLatents = new Rng(deriveSeed(config.seed, STREAM.FIXED_LATENTS, 0)).normal(16 * latentDim);
+    // A conditional grid walks through the classes (the kept class when --class is given).
+    const fixedLabels = Float32Array.from({ length: 16 }, (_, i) => config.classFilter ?? i % config.numClasses);
     const sample = (s: number) => {
       const epochOfStep = s === 0 ? 0 : Math.floor((s - 1) / stepsPerEpoch) + 1;
       const file = path.join(paths.samples, `e${String(epochOfStep).padStart(4, '0')}-s${String(s).padStart(8, '0')}.png`);
-      writeSampleGrid(file, samplePixels(generator, fixedLatents, latentDim), config.imageShape);
+      const extra = recipe.conditional ? [tf.tensor2d(fixedLabels, [16, 1])] : [];
+      try {
+        writeSampleGrid(file, samplePixels(sampler, fixedLatents, latentDim, extra), config.imageShape);
+      } finally {
+        tf.dispose(extra);
+      }
     };
     const checkpoint = async (s: number) => {
       history.sync();
       saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
-      await exportGenerator(generator, paths.generator);
+      await exportGenerator(sampler, paths.generator);
       await writeHistoryPng(paths, `${config.preset} — ${runDir}`);
       writeProgressGif(paths);
     };
@@ -201,11 +199,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const z = rng.normal(indices.length * latentDim);
       const real = tf.tensor4d(batchPixels(data.train, indices), [indices.length, ...config.imageShape]);
       const zT = tf.tensor2d(z, [indices.length, latentDim]);
+      const labels = recipe.conditional ? tf.tensor2d(Float32Array.from(indices, (i) => data.train.labels[i]!), [indices.length, 1]) : undefined;
       let stats: StepStats;
       try {
-        stats = trainStep(gan, real, zT, rng);
+        stats = trainStep(gan, { real, z: zT, labels }, rng, recipe);
       } finally {
-        tf.dispose([real, zT]);
+        tf.dispose([real, zT, ...(labels ? [labels] : [])]);
       }
       step += 1;
       const elapsedSec = (Date.now() - started) / 1000;

@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { withDropoutRng } from '../models/dropout';
+import { DEFAULT_RECIPE, type Recipe } from '../models/spec';
 import type { Rng } from '../util/rng';
 import type { Adam } from './adam';
-import { accuracy, bceFromLogits } from './losses';
+import { diffAugment } from './augment';
+import type { WeightEma } from './ema';
+import { accuracy, discriminatorLoss, generatorLoss, gradientPenalty } from './losses';
 
 /** The two networks and their optimisers: everything a train step changes. */
 export interface Gan {
@@ -10,6 +13,8 @@ export interface Gan {
   discriminator: tf.LayersModel;
   optG: Adam;
   optD: Adam;
+  /** Moving average of G's weights, when the recipe asks for one. */
+  ema?: WeightEma;
 }
 
 /** What one step reports; these are the columns of history.jsonl. */
@@ -20,43 +25,58 @@ export interface StepStats {
   fake_accuracy: number;
 }
 
+export interface Batch {
+  /** real images [n, H, W, C] in [-1, 1] */
+  real: tf.Tensor4D;
+  /** latent vectors [n, latentDim] */
+  z: tf.Tensor2D;
+  /** class indices [n, 1] (float32) for a conditional GAN: the generated batch copies the real batch's classes */
+  labels?: tf.Tensor2D;
+}
+
 const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
 
 /**
- * The seed's train step: non-saturating BCE from logits, G and D updated once each from the
- * same parameters (a simultaneous update).
+ * One training step, the seed's by default: non-saturating BCE from logits, G and D updated
+ * once each from the same parameters (a simultaneous update).
  *   G: BCE(1, D(G(z)))      D: BCE(1, D(x)) + BCE(0, D(G(z)))
- * The generated batch is computed once, in G's pass, and reused by D's pass. Dropout masks come
- * from `rng`, so a step is a pure function of the state, the batch, z and the RNG.
- *
- * @param realNHWC real images [n, H, W, C] in [-1, 1]
- * @param z        latent vectors [n, latentDim]
+ * The recipe swaps the loss (hinge, least squares, WGAN-GP), smooths real labels, augments
+ * D's inputs (DiffAugment) and conditions both networks on the class.
+ * The generated batch is computed once, in G's pass, and reused by D's pass. Random numbers
+ * (dropout masks, augmentation, WGAN-GP's mixing) come from `rng`, so a step is a pure
+ * function of the state, the batch and the RNG.
  */
-export function trainStep(gan: Gan, realNHWC: tf.Tensor4D, z: tf.Tensor2D, rng: Rng): StepStats {
+export function trainStep(gan: Gan, batch: Batch, rng: Rng, recipe: Recipe = DEFAULT_RECIPE): StepStats {
   const { generator: G, discriminator: D } = gan;
+  const { real, z, labels } = batch;
   const gVars = vars(G);
   const dVars = vars(D);
+  const aug = (x: tf.Tensor) => diffAugment(x as tf.Tensor4D, recipe.diffAugment, rng);
+  const critic = (x: tf.Tensor) => D.apply(labels ? [x, labels] : x, { training: true }) as tf.Tensor;
   let fake: tf.Tensor | undefined;
   let realAcc: tf.Scalar | undefined;
   let fakeAcc: tf.Scalar | undefined;
   try {
     const gRes = withDropoutRng(rng, () =>
       tf.variableGrads(() => {
-        fake = tf.keep(G.apply(z, { training: true }) as tf.Tensor);
-        return bceFromLogits(D.apply(fake, { training: true }) as tf.Tensor, 1);
+        fake = tf.keep(G.apply(labels ? [z, labels] : z, { training: true }) as tf.Tensor);
+        return generatorLoss(recipe.loss, critic(aug(fake)));
       }, gVars),
     );
+    const eps = recipe.loss === 'wgan-gp' ? Float32Array.from({ length: real.shape[0] }, () => rng.nextFloat()) : null;
     const dRes = withDropoutRng(rng, () =>
       tf.variableGrads(() => {
-        const realLogits = D.apply(realNHWC, { training: true }) as tf.Tensor;
-        const fakeLogits = D.apply(fake!, { training: true }) as tf.Tensor;
+        const realLogits = critic(aug(real));
+        const fakeLogits = critic(aug(fake!));
         realAcc = tf.keep(accuracy(realLogits, 1));
         fakeAcc = tf.keep(accuracy(fakeLogits, 0));
-        return tf.add(bceFromLogits(realLogits, 1), bceFromLogits(fakeLogits, 0)) as tf.Scalar;
+        const loss = discriminatorLoss(recipe.loss, realLogits, fakeLogits, recipe.labelSmoothing);
+        return (eps ? tf.add(loss, tf.mul(recipe.gpWeight, gradientPenalty(critic, real, fake!, eps))) : loss) as tf.Scalar;
       }, dVars),
     );
     gan.optG.apply(gVars.map((v) => gRes.grads[v.name]!));
     gan.optD.apply(dVars.map((v) => dRes.grads[v.name]!));
+    gan.ema?.update();
     const packed = tf.tidy(() => tf.stack([gRes.value, dRes.value, realAcc!, fakeAcc!]));
     const [gl, dl, ra, fa] = packed.dataSync();
     tf.dispose([packed, gRes.value, dRes.value, gRes.grads, dRes.grads]);

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs';
+import { buildDiscriminator, buildGenerator } from '../models/builder';
+import type { ModelSpec, OptimizerSpec, Recipe } from '../models/spec';
+import { STREAM, deriveSeed } from '../util/rng';
+import { Adam } from './adam';
+import { WeightEma } from './ema';
+import type { Gan } from './step';
+
+export interface GanConfig {
+  model: ModelSpec;
+  recipe: Recipe;
+  optimizerG: OptimizerSpec;
+  optimizerD: OptimizerSpec;
+  numClasses: number;
+  seed: number;
+}
+
+/** Builds G, D (and G's moving average) with their optimisers, initialised from the run seed. */
+export function createGan(c: GanConfig): Gan & { dispose(): void } {
+  const cond = c.recipe.conditional ? { numClasses: c.numClasses, embedDim: c.recipe.embedDim } : undefined;
+  const gSeed = deriveSeed(c.seed, STREAM.INIT_G, 0);
+  const generator = buildGenerator(c.model, gSeed, cond);
+  const discriminator = buildDiscriminator(c.model, deriveSeed(c.seed, STREAM.INIT_D, 0), {
+    spectralNorm: c.recipe.spectralNorm,
+    numClasses: cond?.numClasses,
+    doubleBackprop: c.recipe.loss === 'wgan-gp',
+  });
+  const ema = c.recipe.ema > 0 ? new WeightEma(generator, buildGenerator(c.model, gSeed, cond), c.recipe.ema) : undefined;
+  const optG = new Adam(c.optimizerG, generator.trainableWeights);
+  const optD = new Adam(c.optimizerD, discriminator.trainableWeights);
+  return {
+    generator,
+    discriminator,
+    optG,
+    optD,
+    ema,
+    dispose() {
+      optG.dispose();
+      optD.dispose();
+      generator.dispose();
+      discriminator.dispose();
+      ema?.target.dispose();
+    },
+  };
+}
+
+/** The generator to sample and export: the moving average when there is one. */
+export function samplingGenerator(gan: Gan): tf.LayersModel {
+  return gan.ema?.target ?? gan.generator;
+}
