@@ -226,6 +226,19 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     });
 
   program
+    .command('compare')
+    .description('write a side-by-side report of runs (Markdown with PNGs): grids, history, stability, FD at equal images and equal time')
+    .argument('<runs...>', 'two or more run folders')
+    .option('--out <dir>', 'report folder (default runs/compare-A-vs-B)')
+    .action(async (dirs: string[], o: { out?: string }) => {
+      const { compareRuns } = await import('../report/compare');
+      const out = o.out ?? path.join('runs', `compare-${dirs.map((d) => path.basename(path.resolve(d))).join('-vs-')}`.slice(0, 120));
+      const r = await compareRuns(dirs, out);
+      console.log(r.markdown.split('\n').filter((l) => l.startsWith('|') && !l.includes('![')).slice(0, 2 + r.runs.length).join('\n'));
+      say(`report: ${relative(r.file)}`);
+    });
+
+  program
     .command('bench')
     .description('time the full train step and the generation of 64 images on each backend (and PyTorch, when installed)')
     .option('--preset <name>', 'model preset', 'fmnist-lms')

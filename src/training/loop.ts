@@ -140,11 +140,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     let step = 0;
     let historyBytes = 0;
+    /** Training seconds before this invocation (history's `seconds` counts the whole run). */
+    let secondsBefore = 0;
     if (opts.resume) {
       const ck = loadCheckpoint(paths.checkpoint);
       restoreVariables(paths.checkpoint, ck.tensors, checkpointTensors(gan));
       step = Number(ck.meta.step);
       historyBytes = Number(ck.meta.historyBytes);
+      secondsBefore = Number(ck.meta.trainSeconds ?? 0);
       if (!Number.isInteger(step) || step < 0 || !Number.isInteger(historyBytes) || historyBytes < 0) throw new UserError(`${paths.checkpoint}: bad step or history length in its header`);
       gan.optG.step = step;
       gan.optD.step = step;
@@ -173,7 +176,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     };
     const checkpoint = async (s: number) => {
       history.sync();
-      saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
+      saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, trainSeconds: secondsBefore + (Date.now() - started) / 1000, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
       await exportGenerator(sampler, paths.generator);
       await writeHistoryPng(paths, `${config.preset} — ${runDir}`);
       writeProgressGif(paths);
@@ -212,7 +215,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (bad) {
         throw new UserError(`training diverged at step ${step}: ${bad[0]} is ${bad[1]}; the last good checkpoint (step ${lastCheckpointStep}) is kept in ${paths.checkpointDir}`);
       }
-      history.append({ step, epoch: epoch + 1, ...stats, seconds: Number(elapsedSec.toFixed(3)) });
+      history.append({ step, epoch: epoch + 1, ...stats, seconds: Number((secondsBefore + elapsedSec).toFixed(3)) });
 
       const imagesPerSec = ((step - startStep) * batchSize) / Math.max(elapsedSec, 1e-9);
       const remaining = Math.min(

@@ -1,0 +1,165 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import { UserError } from '../errors';
+import { renderSvg, svgToPng, type HistoryRow } from '../output/chart';
+import { listSamples } from '../training/artifacts';
+import { readRunConfig, type RunConfig } from '../training/config';
+import { readJsonl, runPaths } from '../training/runfolder';
+import { writeFileAtomic } from '../util/atomic';
+
+interface HistoryLine extends HistoryRow {
+  epoch: number;
+  seconds: number;
+}
+
+export interface MetricsLine {
+  step: number;
+  seconds?: number;
+  fd?: number;
+  kid?: number;
+  [k: string]: number | undefined;
+}
+
+/** Numbers that describe how steadily a run trained (from history.jsonl alone). */
+export interface Stability {
+  /** Standard deviation of G's loss over the second half of the run. */
+  genLossStd: number;
+  /** Share of steps in the second half where D calls (nearly) every fake fake or real: ≥ 0.95 or ≤ 0.05. */
+  fakeAccuracyExtremeShare: number;
+  /** Mean |fake accuracy − 0.5| over the second half (0 = D cannot tell, the rubric's goal). */
+  fakeAccuracyGap: number;
+}
+
+export interface RunSummary {
+  name: string;
+  dir: string;
+  config: RunConfig;
+  steps: number;
+  imagesSeen: number;
+  seconds: number;
+  stability: Stability;
+  metrics: (MetricsLine & { imagesSeen: number })[];
+  finalFd?: number;
+  bestFd?: number;
+}
+
+export function stability(history: HistoryLine[]): Stability {
+  const half = history.slice(Math.floor(history.length / 2));
+  if (half.length === 0) return { genLossStd: NaN, fakeAccuracyExtremeShare: NaN, fakeAccuracyGap: NaN };
+  const mean = half.reduce((s, h) => s + h.gen_loss, 0) / half.length;
+  const std = Math.sqrt(half.reduce((s, h) => s + (h.gen_loss - mean) ** 2, 0) / half.length);
+  return {
+    genLossStd: std,
+    fakeAccuracyExtremeShare: half.filter((h) => h.fake_accuracy >= 0.95 || h.fake_accuracy <= 0.05).length / half.length,
+    fakeAccuracyGap: half.reduce((s, h) => s + Math.abs(h.fake_accuracy - 0.5), 0) / half.length,
+  };
+}
+
+export function summariseRun(dir: string): RunSummary {
+  const p = runPaths(dir);
+  if (!fs.existsSync(dir)) throw new UserError(`${dir}: no such run folder`);
+  const config = readRunConfig(p.config);
+  const history = readJsonl<HistoryLine>(p.history);
+  const last = history[history.length - 1];
+  const metrics = readJsonl<MetricsLine>(p.metrics)
+    .filter((m) => Number.isFinite(m.step))
+    .map((m) => ({ ...m, imagesSeen: m.step * config.batchSize }));
+  const fds = metrics.map((m) => m.fd).filter((v): v is number => Number.isFinite(v));
+  return {
+    name: path.basename(path.resolve(dir)),
+    dir,
+    config,
+    steps: last?.step ?? 0,
+    imagesSeen: history.length ? Math.min(history.length * config.batchSize, (last?.step ?? 0) * config.batchSize) : 0,
+    seconds: last?.seconds ?? 0,
+    stability: stability(history),
+    metrics,
+    finalFd: fds[fds.length - 1],
+    bestFd: fds.length ? Math.min(...fds) : undefined,
+  };
+}
+
+/** The metric row at or just below `limit` of `key` (images seen or seconds), if any. */
+export function atOrBefore(rows: (MetricsLine & { imagesSeen: number })[], key: 'imagesSeen' | 'seconds', limit: number) {
+  let best: (MetricsLine & { imagesSeen: number }) | undefined;
+  for (const r of rows) {
+    const v = r[key];
+    if (v !== undefined && v <= limit * 1.0001 && (!best || v > (best[key] ?? -1))) best = r;
+  }
+  return best;
+}
+
+const fmt = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
+
+/**
+ * Writes a side-by-side report of runs into `outDir`: compare.md with each run's latest grid and
+ * history figure, a table of size, time, stability and FD (final, and at the images seen and the
+ * wall time that every run reached), and FD curves against images seen and wall time.
+ */
+export async function compareRuns(dirs: string[], outDir: string): Promise<{ markdown: string; file: string; runs: RunSummary[] }> {
+  if (dirs.length < 2) throw new UserError('compare needs at least two run folders');
+  const runs = dirs.map(summariseRun);
+  const names = new Set<string>();
+  for (const r of runs) {
+    while (names.has(r.name)) r.name += '′';
+    names.add(r.name);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const commonImages = Math.min(...runs.map((r) => Math.max(0, ...r.metrics.map((m) => m.imagesSeen))));
+  const commonSeconds = Math.min(...runs.map((r) => Math.max(0, ...r.metrics.map((m) => m.seconds ?? 0))));
+  const lines: string[] = [
+    `# Comparison: ${runs.map((r) => r.name).join(' vs ')}`,
+    '',
+    `Written by \`fashion-gan compare ${dirs.join(' ')}\`. FD is the Fréchet distance to the test set in the project classifier's feature space (lower is better), from each run's metrics.jsonl (\`train --eval-every\`).`,
+    '',
+    '| run | preset | steps | images seen | train time | G-loss std (2nd half) | fake acc. extreme share | mean fake-acc gap from 0.5 | final FD | best FD | FD at equal images | FD at equal time |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of runs) {
+    const atImages = atOrBefore(r.metrics, 'imagesSeen', commonImages);
+    const atTime = atOrBefore(r.metrics, 'seconds', commonSeconds);
+    lines.push(
+      `| ${r.name} | ${r.config.preset} | ${r.steps} | ${r.imagesSeen.toLocaleString('en-US')} | ${(r.seconds / 60).toFixed(1)} min | ${fmt(r.stability.genLossStd, 3)} | ${fmt(r.stability.fakeAccuracyExtremeShare, 3)} | ${fmt(r.stability.fakeAccuracyGap, 3)} | ${fmt(r.finalFd)} | ${fmt(r.bestFd)} | ${fmt(atImages?.fd)} | ${fmt(atTime?.fd)} |`,
+    );
+  }
+  lines.push('', `Equal images: ${commonImages.toLocaleString('en-US')} images seen; equal time: ${(commonSeconds / 60).toFixed(1)} minutes of training (the most every run reached).`, '');
+
+  const curves = runs.flatMap((r) => r.metrics.filter((m) => Number.isFinite(m.fd)).map((m) => ({ run: r.name, imagesSeen: m.imagesSeen, minutes: (m.seconds ?? NaN) / 60, fd: m.fd })));
+  if (curves.length) {
+    const spec = {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      background: 'white',
+      data: { values: curves },
+      hconcat: [
+        { width: 360, height: 220, title: 'FD vs images seen', mark: { type: 'line', point: true }, encoding: { x: { field: 'imagesSeen', type: 'quantitative', title: 'images seen' }, y: { field: 'fd', type: 'quantitative', title: 'FD' }, color: { field: 'run', type: 'nominal' } } },
+        { width: 360, height: 220, title: 'FD vs training time', mark: { type: 'line', point: true }, encoding: { x: { field: 'minutes', type: 'quantitative', title: 'minutes' }, y: { field: 'fd', type: 'quantitative', title: 'FD' }, color: { field: 'run', type: 'nominal' } } },
+      ],
+      config: { font: 'DejaVu Sans' },
+    } as unknown as TopLevelSpec;
+    writeFileAtomic(path.join(outDir, 'fd-curves.png'), svgToPng(await renderSvg(spec)));
+    lines.push('![FD curves](fd-curves.png)', '');
+  }
+
+  lines.push('| ' + runs.map((r) => r.name).join(' | ') + ' |', '|' + runs.map(() => '---').join('|') + '|');
+  const gridCells: string[] = [];
+  const historyCells: string[] = [];
+  for (const r of runs) {
+    const samples = listSamples(runPaths(r.dir));
+    const grid = samples[samples.length - 1];
+    if (grid) {
+      fs.copyFileSync(grid, path.join(outDir, `${r.name}-grid.png`));
+      gridCells.push(`![${r.name} samples](${r.name}-grid.png)`);
+    } else gridCells.push('(no samples)');
+    const hist = runPaths(r.dir).historyPng;
+    if (fs.existsSync(hist)) {
+      fs.copyFileSync(hist, path.join(outDir, `${r.name}-history.png`));
+      historyCells.push(`![${r.name} history](${r.name}-history.png)`);
+    } else historyCells.push('(no history)');
+  }
+  lines.push(`| ${gridCells.join(' | ')} |`, `| ${historyCells.join(' | ')} |`, '');
+  const markdown = lines.join('\n');
+  const file = path.join(outDir, 'compare.md');
+  writeFileAtomic(file, markdown);
+  return { markdown, file, runs };
+}
