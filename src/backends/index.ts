@@ -51,6 +51,8 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
     throw new UserError(`--backend ${requested}: unknown backend (allowed: ${BACKENDS.join(', ')})`);
   }
   registerFileRouters();
+  // Production mode: no debug checks, and no 'install tfjs-node' banner on the CPU backends.
+  tf.enableProdMode();
   const notes: string[] = [];
   const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'native', 'wasm'] : [requested];
   for (const name of order) {
