@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeTinyFashion } from '../../test/fixtures';
 import { decodePng } from '../output/image';
+import { loadCheckpoint } from '../training/checkpoint';
+import { readJsonl, runPaths } from '../training/runfolder';
 
 const BIN = path.resolve(__dirname, '../../bin/fashion-gan.js');
 const tmp = tempDir();
@@ -72,5 +74,32 @@ describe('the command line', () => {
     const strip = run(['generate', '--run', out, '--count', '6', '--interpolate', '--out', path.join(tmp.dir, 'strip.png')]);
     expect(strip.code, strip.stderr).toBe(0);
     expect(decodePng(fs.readFileSync(path.join(tmp.dir, 'strip.png'))).width).toBe(6 * (28 * 3 + 2) + 2);
+  });
+
+  it('Ctrl-C finishes the step, saves a checkpoint and exits 130', async () => {
+    const out = path.join(tmp.dir, 'runs', 'sigint');
+    const child = spawn(process.execPath, [BIN, 'train', '--filters-scale', '0.125', '--batch-size', '8', '--steps', '100000', '--out', out, '--data-dir', dataDir, '--backend', 'wasm'], { cwd: tmp.dir });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const history = runPaths(out).history;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const deadline = Date.now() + 120_000;
+    while (!(fs.existsSync(history) && readJsonl(history).length >= 3)) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`training did not start: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/Ctrl-C: finishing this step and saving a checkpoint/);
+    expect(stderr).toMatch(/interrupted: step \d+/);
+    const steps = readJsonl<{ step: number }>(history).map((h) => h.step);
+    expect(loadCheckpoint(runPaths(out).checkpoint).meta.step).toBe(steps[steps.length - 1]);
+    expect(fs.existsSync(runPaths(out).lock)).toBe(false);
   });
 });

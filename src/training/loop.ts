@@ -226,6 +226,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
       const epochEnd = step % stepsPerEpoch === 0;
       const outOfTime = opts.minutes !== undefined && elapsedSec >= opts.minutes * 60;
+      // Let the event loop run (signals such as Ctrl-C arrive as events), then check for a stop.
+      await new Promise((resolve) => setImmediate(resolve));
       const signalled = opts.shouldStop?.() ?? false;
       const finishing = step >= targetSteps || outOfTime || signalled;
       if (epochEnd || step % opts.sampleEvery === 0 || finishing) sample(step);
