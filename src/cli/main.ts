@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, initBackend, type BackendName } from '../backends/index';
 import { UserError } from '../errors';
 import { registerCoreCommands } from './commands';
+import { register as registerServe } from './serve';
 
 /** Where the CLI's own messages go (stderr, so --json output on stdout stays clean). */
 export const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
   registerCoreCommands(program);
+  registerServe(program);
   return program;
 }
 
