@@ -10,7 +10,7 @@ import { createGan, samplingGenerator } from './gan';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint';
 import { readRunConfig, type RunConfig } from './config';
-import { acquireLock, HistoryWriter, runPaths, type RunPaths } from './runfolder';
+import { acquireLock, HistoryWriter, readJsonl, runPaths } from './runfolder';
 import { trainStep, type Gan, type StepStats } from './step';
 
 export interface TrainOptions {
@@ -38,6 +38,10 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Checked after every step: when it returns true the run checkpoints and stops. */
   shouldStop?: () => boolean;
+  /** Evaluate every this many steps (and at the end) into metrics.jsonl. */
+  evalEvery?: number;
+  /** The evaluation: metrics of the sampling generator (e.g. fd, kid), computed by the caller's metric code. */
+  evaluate?: (generator: tf.LayersModel, config: RunConfig) => Promise<Record<string, number>>;
 }
 
 export interface Progress {
@@ -155,6 +159,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     const history = new HistoryWriter(paths.history, historyBytes);
     disposers.push(() => history.close());
+    // metrics.jsonl may hold rows past the checkpoint (a crash after an evaluation): drop them.
+    if (opts.resume && fs.existsSync(paths.metrics)) {
+      const kept = readJsonl<{ step: number }>(paths.metrics).filter((m) => m.step <= step);
+      writeFileAtomic(paths.metrics, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    }
+    const evaluate = async (s: number, seconds: number) => {
+      if (!opts.evaluate) return;
+      const metrics = await opts.evaluate(sampler, config);
+      fs.appendFileSync(paths.metrics, `${JSON.stringify({ step: s, epoch: Math.floor(s / config.stepsPerEpoch), seconds: Number(seconds.toFixed(3)), imagesSeen: s * config.batchSize, ...metrics })}\n`);
+      log(`step ${s}: ${Object.entries(metrics).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+    };
 
     const { stepsPerEpoch, batchSize, latentDim } = config;
     const targetSteps = opts.steps ?? (opts.epochs !== undefined ? opts.epochs * stepsPerEpoch : Infinity);
@@ -176,7 +191,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     };
     const checkpoint = async (s: number) => {
       history.sync();
-      saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, trainSeconds: secondsBefore + (Date.now() - started) / 1000, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
+      saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, trainSeconds: secondsBefore + (Date.now() - started - evalMs) / 1000, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
       await exportGenerator(sampler, paths.generator);
       await writeHistoryPng(paths, `${config.preset} — ${runDir}`);
       writeProgressGif(paths);
@@ -187,6 +202,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let perm: Uint32Array | null = null;
     let permEpoch = -1;
     const started = Date.now();
+    /** Milliseconds spent evaluating: not training time, so the clock leaves them out. */
+    let evalMs = 0;
     const startStep = step;
     let stoppedBy: TrainResult['stoppedBy'] = 'target';
     let lastCheckpointStep = step;
@@ -210,7 +227,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         tf.dispose([real, zT, ...(labels ? [labels] : [])]);
       }
       step += 1;
-      const elapsedSec = (Date.now() - started) / 1000;
+      const elapsedSec = (Date.now() - started - evalMs) / 1000;
       const bad = Object.entries(stats).find(([, v]) => !Number.isFinite(v));
       if (bad) {
         throw new UserError(`training diverged at step ${step}: ${bad[0]} is ${bad[1]}; the last good checkpoint (step ${lastCheckpointStep}) is kept in ${paths.checkpointDir}`);
@@ -231,6 +248,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const signalled = opts.shouldStop?.() ?? false;
       const finishing = step >= targetSteps || outOfTime || signalled;
       if (epochEnd || step % opts.sampleEvery === 0 || finishing) sample(step);
+      if (opts.evalEvery && (step % opts.evalEvery === 0 || finishing)) {
+        const t0 = Date.now();
+        await evaluate(step, secondsBefore + elapsedSec);
+        evalMs += Date.now() - t0;
+      }
       if (epochEnd || step % opts.checkpointEvery === 0 || finishing) {
         await checkpoint(step);
         lastCheckpointStep = step;
