@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { UserError } from '../errors';
 import { registerFileRouters } from './fileio';
-import { patchWasmKernels } from './wasm-kernels';
+import { patchSegmentSum, patchWasmKernels } from './wasm-kernels';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -69,6 +69,7 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
         notes.push(why);
         continue;
       }
+      patchSegmentSum('native');
     }
     if (name === 'wasm') patchWasmKernels();
     const ok = await tf.setBackend(name);

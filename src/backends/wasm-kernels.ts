@@ -114,6 +114,31 @@ export function unsortedSegmentSum(x: ArrayLike<number>, xShape: number[], ids: 
   return out;
 }
 
+const segmentSumPatched = new Set<string>();
+
+/**
+ * Registers the one-pass UnsortedSegmentSum on `backendName` (gather's gradient). The pure-JS
+ * cpu kernel makes one masked pass per segment through other kernels, seconds per step for an
+ * embedding table; the 'cpu' reference backend itself is left alone.
+ */
+export function patchSegmentSum(backendName: string): void {
+  if (segmentSumPatched.has(backendName)) return;
+  segmentSumPatched.add(backendName);
+  const original = tf.getKernel('UnsortedSegmentSum', backendName);
+  if (original) tf.unregisterKernel('UnsortedSegmentSum', backendName);
+  tf.registerKernel({ ...original, kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: segmentSumKernel });
+}
+
+const segmentSumKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = attrs as unknown as { numSegments: number };
+  const read = (t: tf.TensorInfo) => (backend as unknown as { readSync(id: object): tf.TypedArray }).readSync(t.dataId);
+  // ids cover x's first ids.rank axes; fold those into one.
+  const inner = x.shape.slice(segmentIds.shape.length);
+  const count = segmentIds.shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(unsortedSegmentSum(read(x) as Float32Array, [count, ...inner], read(segmentIds) as Int32Array, numSegments), [numSegments, ...inner], 'float32');
+};
+
 let patched = false;
 
 /** Registers the replacement kernels on the 'wasm' backend (idempotent). */
@@ -137,15 +162,7 @@ export function patchWasmKernels(): void {
     return conv2dBackpropInput(dy, filter, a.inputShape, a);
   });
   // Missing on wasm; needed by gather's gradient (embeddings, DiffAugment's translation).
-  replace('UnsortedSegmentSum', ({ inputs, attrs, backend }) => {
-    const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-    const { numSegments } = attrs as unknown as { numSegments: number };
-    const read = (t: tf.TensorInfo) => (backend as unknown as { readSync(id: object): tf.TypedArray }).readSync(t.dataId);
-    // ids cover x's first ids.rank axes; fold those into one.
-    const inner = x.shape.slice(segmentIds.shape.length);
-    const count = segmentIds.shape.reduce((a, b) => a * b, 1);
-    return tf.tensor(unsortedSegmentSum(read(x) as Float32Array, [count, ...inner], read(segmentIds) as Int32Array, numSegments), [numSegments, ...inner], 'float32');
-  });
+  replace('UnsortedSegmentSum', segmentSumKernel);
   const wasmBatchMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
   replace('BatchMatMul', (args) => {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };

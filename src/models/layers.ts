@@ -142,8 +142,9 @@ export class ProjectionLogit extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const [phi, label] = inputs as tf.Tensor[];
-      const idx = tf.cast(tf.reshape(label!, [-1]), 'int32');
-      return tf.sum(tf.mul(tf.gather(this.embedding.read(), idx), phi!), -1, true);
+      // one-hot × table rather than gather: its gradient is a matmul, not a scatter-add.
+      const oneHot = tf.oneHot(tf.cast(tf.reshape(label!, [-1]), 'int32'), this.args.numClasses);
+      return tf.sum(tf.mul(tf.matMul(oneHot, this.embedding.read()), phi!), -1, true);
     });
   }
 
