@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { UserError } from '../errors';
-import { writeFileAtomic } from '../util/atomic';
+import { oneLine, writeFileAtomic } from '../util/atomic';
 
 /**
  * A checkpoint is one file, replaced atomically (temp file + fsync + rename), so a crash at any
@@ -77,21 +77,29 @@ export function loadCheckpoint(file: string): CheckpointContents {
   try {
     header = Header.parse(JSON.parse(bytes.subarray(12, 12 + headerLen).toString('utf8')));
   } catch (err) {
-    throw new UserError(`${file}: corrupt checkpoint header (${(err as Error).message.split('\n')[0]})`);
+    const why = err instanceof z.ZodError ? `${err.issues[0]!.path.map(String).join('.') || '(root)'}: ${err.issues[0]!.message}` : (err as Error).message;
+    throw new UserError(`${file}: corrupt checkpoint header (${oneLine(why)})`);
   }
   const data = bytes.subarray(12 + headerLen);
   if (data.length !== header.dataBytes) throw new UserError(`${file}: truncated checkpoint (${data.length} of ${header.dataBytes} data bytes)`);
   if (crypto.createHash('sha256').update(data).digest('hex') !== header.sha256) throw new UserError(`${file}: checkpoint data is corrupt (checksum mismatch)`);
   const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
+  // The writer lays tensors out back to back; requiring that here means the copies below never
+  // add up to more than the file (overlapping entries could otherwise copy one region many times).
+  let next = 0;
   for (const t of header.tensors) {
+    const name = JSON.stringify(t.name).slice(0, 120);
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== t.length || t.offset + t.length * 4 > data.length || t.offset % 4 !== 0) {
-      throw new UserError(`${file}: tensor ${t.name} does not fit its declared shape ${JSON.stringify(t.shape)}`);
+    if (size !== t.length || t.offset !== next || t.offset + t.length * 4 > data.length) {
+      throw new UserError(`${file}: tensor ${name} does not fit its declared shape ${JSON.stringify(t.shape).slice(0, 80)}`);
     }
+    if (tensors.has(t.name)) throw new UserError(`${file}: tensor ${name} appears twice`);
+    next += t.length * 4;
     const values = new Float32Array(t.length);
     new Uint8Array(values.buffer).set(data.subarray(t.offset, t.offset + t.length * 4));
     tensors.set(t.name, { shape: t.shape, values });
   }
+  if (next !== data.length) throw new UserError(`${file}: ${data.length - next} data bytes belong to no tensor`);
   return { meta: header.meta, tensors };
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../errors';
+import { oneLine } from '../util/atomic';
 import { ModelSpec, OptimizerSpec, Recipe } from '../models/spec';
 
 /** config.json: everything needed to rebuild a run's models and continue it. */
@@ -36,12 +37,13 @@ export function readRunConfig(file: string): RunConfig {
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new UserError(`${file}: not valid JSON (${(err as Error).message})`);
+    // V8 quotes the offending text in the message, newlines and all: keep it to one line.
+    throw new UserError(`${file}: not valid JSON (${oneLine((err as Error).message)})`);
   }
   const parsed = RunConfig.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UserError(`${file}: bad config: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new UserError(oneLine(`${file}: bad config: ${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`));
   }
   return parsed.data;
 }

@@ -146,6 +146,11 @@ describe('recipe building blocks', () => {
     ema.update();
     const got = avg.trainableWeights[0]!.read().dataSync().slice(0, 4);
     old.forEach((o, i) => expect(got[i]).toBeCloseTo(o + 0.25, 5));
+    // warm-up: at update t the decay is at most (1 + t) / (10 + t), here 2/11
+    w.write(tf.add(w.read(), 11));
+    ema.update(1);
+    const warm = avg.trainableWeights[0]!.read().dataSync().slice(0, 4);
+    old.forEach((o, i) => expect(warm[i]).toBeCloseTo((2 / 11) * (o + 0.25) + (9 / 11) * (o + 12), 4));
     g.dispose();
     avg.dispose();
   });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { ioError } from '../util/atomic';
+import { ioError, writeAll } from '../util/atomic';
 
 /** The files of a run folder: the contract that generate, evaluate, compare and the app read. */
 export function runPaths(dir: string) {
@@ -38,7 +38,14 @@ export function acquireLock(lockFile: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(lockFile, 'wx');
-      fs.writeSync(fd, `${process.pid}\n`);
+      try {
+        writeAll(fd, Buffer.from(`${process.pid}\n`));
+      } catch (err) {
+        // e.g. ENOSPC: leave no empty lock behind
+        fs.closeSync(fd);
+        fs.rmSync(lockFile, { force: true });
+        throw ioError(err, lockFile);
+      }
       fs.closeSync(fd);
       return () => {
         try {
@@ -48,8 +55,16 @@ export function acquireLock(lockFile: string): () => void {
         }
       };
     } catch (err) {
+      if (err instanceof UserError) throw err;
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, lockFile);
-      const pid = Number.parseInt(fs.readFileSync(lockFile, 'utf8').trim(), 10);
+      let text: string;
+      try {
+        text = fs.readFileSync(lockFile, 'utf8');
+      } catch (readErr) {
+        if ((readErr as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
+        throw ioError(readErr, lockFile);
+      }
+      const pid = Number.parseInt(text.trim(), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
         throw new UserError(`${path.dirname(lockFile)}: another process (pid ${pid}) is training into this run folder`);
       }
@@ -86,7 +101,7 @@ export class HistoryWriter {
   append(row: object): void {
     const line = Buffer.from(`${JSON.stringify(row)}\n`);
     try {
-      fs.writeSync(this.fd, line, 0, line.length, this.bytes);
+      writeAll(this.fd, line, this.bytes);
     } catch (err) {
       throw ioError(err, this.file);
     }
@@ -95,7 +110,11 @@ export class HistoryWriter {
 
   /** Makes everything appended so far durable (called before a checkpoint records `bytes`). */
   sync(): void {
-    fs.fsyncSync(this.fd);
+    try {
+      fs.fsyncSync(this.fd);
+    } catch (err) {
+      throw ioError(err, this.file);
+    }
   }
 
   close(): void {

@@ -76,7 +76,7 @@ export function trainStep(gan: Gan, batch: Batch, rng: Rng, recipe: Recipe = DEF
     );
     gan.optG.apply(gVars.map((v) => gRes.grads[v.name]!));
     gan.optD.apply(dVars.map((v) => dRes.grads[v.name]!));
-    gan.ema?.update();
+    gan.ema?.update(gan.optG.step);
     const packed = tf.tidy(() => tf.stack([gRes.value, dRes.value, realAcc!, fakeAcc!]));
     const [gl, dl, ra, fa] = packed.dataSync();
     tf.dispose([packed, gRes.value, dRes.value, gRes.grads, dRes.grads]);
