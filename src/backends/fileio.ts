@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
-import { writeFileAtomic } from '../util/atomic';
+import { oneLine, writeFileAtomic } from '../util/atomic';
 
 /**
  * `file://` save and load for TF.js Layers models without tfjs-node: a folder holding
@@ -58,7 +58,7 @@ export function loadModelArtifacts(dir: string): tf.io.ModelArtifacts {
   try {
     json = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
   } catch (err) {
-    throw new UserError(`${jsonPath}: not valid JSON (${(err as Error).message})`);
+    throw new UserError(`${jsonPath}: not valid JSON (${oneLine((err as Error).message)})`);
   }
   if (typeof json !== 'object' || json === null) throw new UserError(`${jsonPath}: expected a JSON object`);
   const m = json as Record<string, unknown>;
@@ -67,7 +67,8 @@ export function loadModelArtifacts(dir: string): tf.io.ModelArtifacts {
   }
   if (!Array.isArray(m.weightsManifest)) throw new UserError(`${jsonPath}: missing "weightsManifest" array`);
   const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Uint8Array[] = [];
+  const files: { file: string; size: number }[] = [];
+  const seen = new Set<string>();
   for (const group of m.weightsManifest as unknown[]) {
     const g = group as { paths?: unknown; weights?: unknown };
     if (!Array.isArray(g?.paths) || !Array.isArray(g?.weights)) {
@@ -75,31 +76,48 @@ export function loadModelArtifacts(dir: string): tf.io.ModelArtifacts {
     }
     for (const w of g.weights as unknown[]) {
       const spec = w as tf.io.WeightsManifestEntry;
-      if (typeof spec?.name !== 'string' || !Array.isArray(spec.shape) || !(spec.dtype in DTYPE_BYTES)) {
+      if (typeof spec?.name !== 'string' || !Array.isArray(spec.shape) || typeof spec.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, spec.dtype)) {
         throw new UserError(`${jsonPath}: bad weight entry ${JSON.stringify(w).slice(0, 80)}`);
       }
       if (!spec.shape.every((d) => Number.isInteger(d) && d >= 0 && d < 2 ** 31)) {
-        throw new UserError(`${jsonPath}: weight ${spec.name} has a bad shape ${JSON.stringify(spec.shape)}`);
+        throw new UserError(`${jsonPath}: weight ${JSON.stringify(spec.name).slice(0, 80)} has a bad shape ${JSON.stringify(spec.shape).slice(0, 80)}`);
       }
       specs.push(spec);
     }
     for (const p of g.paths as unknown[]) {
-      if (typeof p !== 'string' || p.includes('/') || p.includes('\\') || p.startsWith('.')) {
-        throw new UserError(`${jsonPath}: weight path ${JSON.stringify(p)} must be a plain file name`);
+      if (typeof p !== 'string' || p === '' || /[/\\\u0000-\u001f]/.test(p) || p.startsWith('.')) {
+        throw new UserError(`${jsonPath}: weight path ${JSON.stringify(p)?.slice(0, 80)} must be a plain file name`);
       }
       const file = path.join(dir, p);
-      if (!fs.existsSync(file)) throw new UserError(`${file}: no such file (named in ${jsonPath})`);
-      buffers.push(fs.readFileSync(file));
+      // Listing one file twice would read (and allocate) it twice.
+      if (seen.has(file)) throw new UserError(`${jsonPath}: weight file ${JSON.stringify(p)} is listed twice`);
+      let stat: fs.Stats;
+      try {
+        stat = fs.statSync(file);
+      } catch {
+        throw new UserError(`${file}: no such file (named in ${jsonPath})`);
+      }
+      if (!stat.isFile()) throw new UserError(`${file}: not a file (named in ${jsonPath})`);
+      files.push({ file, size: stat.size });
+      seen.add(file);
     }
   }
   const expected = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[s.dtype]!, 0);
-  const total = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+  // Sizes are compared before anything is read, so nothing larger than the files is allocated.
+  const total = files.reduce((sum, f) => sum + f.size, 0);
   if (total !== expected) {
     throw new UserError(`${dir}: weight files hold ${total} bytes but model.json describes ${expected}`);
   }
   const weightData = new Uint8Array(total);
   let offset = 0;
-  for (const b of buffers) {
+  for (const { file, size } of files) {
+    let b: Buffer;
+    try {
+      b = fs.readFileSync(file);
+    } catch (err) {
+      throw new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (b.byteLength !== size) throw new UserError(`${file}: changed while it was being read`);
     weightData.set(b, offset);
     offset += b.byteLength;
   }

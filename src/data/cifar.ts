@@ -53,7 +53,7 @@ export function readTar(raw: Uint8Array, file: string, want: (name: string) => b
     const name = (prefix ? `${prefix}/` : '') + field(0, 100);
     const type = String.fromCharCode(header[156]!);
     const start = off + 512;
-    if (start + size > bytes.length) throw new UserError(`${file}: truncated tar archive (entry ${name} declares ${size} bytes)`);
+    if (start + size > bytes.length) throw new UserError(`${file}: truncated tar archive (entry ${JSON.stringify(name).slice(0, 120)} declares ${size} bytes)`);
     if ((type === '0' || type === '\0') && want(name)) out.set(name, bytes.subarray(start, start + size));
     off = start + Math.ceil(size / 512) * 512;
   }

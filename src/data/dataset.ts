@@ -144,7 +144,7 @@ function loadCifarFromDir(dir: string): { train: Split; test: Split } {
 function loadCifarFromTar(file: string): { train: Split; test: Split } {
   const entries = readTar(readFile(file), file, (n) => /(^|\/)(data_batch_[1-5]|test_batch)\.bin$/.test(n));
   const get = (base: string) => {
-    for (const [name, data] of entries) if (name.endsWith(`/${base}`) || name === base) return parseCifarBatch(data, `${file}:${name}`);
+    for (const [name, data] of entries) if (name.endsWith(`/${base}`) || name === base) return parseCifarBatch(data, `${file}:${JSON.stringify(name).slice(1, -1)}`);
     throw new UserError(`${file}: archive has no ${base}`);
   };
   return { train: concatSplits(CIFAR_TRAIN.map(get)), test: concatSplits([get(CIFAR_TEST)]) };

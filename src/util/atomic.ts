@@ -9,10 +9,11 @@ import { UserError } from '../errors';
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  removeStaleTemps(dir, path.basename(file));
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -22,6 +23,51 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw ioError(err, file);
+  }
+}
+
+/**
+ * Writes all of `data` at the fd's position. write(2) may write less than asked without an
+ * error (a nearly full disk writes what fits); the next call then reports ENOSPC. A single
+ * fs.writeSync would silently leave a short file, which writeFileAtomic would rename over a
+ * good one.
+ */
+export function writeAll(fd: number, data: Uint8Array, position?: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = fs.writeSync(fd, data, done, data.length - done, position === undefined ? null : position + done);
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
+
+/**
+ * Removes `.NAME.tmp-PID` files left beside `name` by writers that were killed mid-write (their
+ * pid is gone); without this every crash during a checkpoint leaves a checkpoint-sized file behind.
+ */
+function removeStaleTemps(dir: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return; // the write itself will report the problem
+  }
+  const prefix = `.${name}.tmp-`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const pid = Number(e.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // its writer is alive
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    try {
+      fs.rmSync(path.join(dir, e), { force: true });
+    } catch {
+      // best effort; the write below reports real trouble
+    }
   }
 }
 
@@ -56,4 +102,10 @@ export function ioError(err: unknown, file: string): Error {
     default:
       return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** A message squeezed onto one line (control characters shown as spaces), at most 300 characters. */
+export function oneLine(text: string): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+  return flat.length > 300 ? `${flat.slice(0, 297)}…` : flat;
 }
