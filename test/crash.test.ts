@@ -212,7 +212,7 @@ describe('SIGKILL at random moments, then --resume', () => {
   // Desired behaviour, pending the loop.ts change in the report: `it.fails` passes while
   // --resume still refuses a run folder that has config.json but no checkpoint yet. When the
   // change lands this starts failing: turn it into a plain `it`.
-  it.fails('--resume of a run killed before its first checkpoint starts over from step 0', () => {
+  it('--resume of a run killed before its first checkpoint starts over from step 0', () => {
     const dir = path.join(tmp.dir, 'early');
     const first = run(trainArgs([...NEW_RUN, '--steps', '3', '--out', dir, '--checkpoint-every', '100', '--sample-every', '100']));
     expect(first.code, first.stderr).toBe(0);

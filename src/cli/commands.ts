@@ -252,6 +252,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       const { benchBackend, benchPyTorch } = await import('../bench/bench');
       const preset = getPreset(o.preset);
       const names = o.backend.split(',').map((s) => s.trim()).filter(Boolean);
+      if (names.length === 0) throw new UserError(`--backend ${o.backend}: name at least one backend (allowed: native, wasm, cpu, tensorflow)`);
       for (const n of names) if (!['native', 'wasm', 'cpu', 'tensorflow'].includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: native, wasm, cpu, tensorflow)`);
       const torch = o.torch && ['fmnist-lms', 'cifar-lms'].includes(preset.name) ? benchPyTorch(preset.name, o.batchSize, o.steps) : null;
       if (torch && 'skipped' in torch && !o.json) say(`pytorch: skipped (${torch.skipped})`);

@@ -114,10 +114,10 @@ describe('train rejects nonsense', () => {
 
   // Known gaps (changes for loop.ts / commands.ts are in the issue 6 report). `it.fails` passes
   // while the gap exists; when it is fixed the test fails: make it a plain `it` then.
-  it.fails('train --out FILE (an existing file) is a one-line UserError [gap: raw EEXIST]', async () => {
+  it('train --out FILE (an existing file) is a one-line UserError [gap: raw EEXIST]', async () => {
     expectOneLineRejection(await cli(['train', '--backend', 'cpu', '--steps', '1', '--data-dir', dataDir, '--out', aFile]), /--out .*a-file: .*not a folder/);
   });
-  it.fails('train --resume "" is refused [gap: runDir "" → raw ENOENT mkdir]', async () => {
+  it('train --resume "" is refused [gap: runDir "" → raw ENOENT mkdir]', async () => {
     expectOneLineRejection(await cli(['train', '--backend', 'cpu', '--steps', '1', '--data-dir', dataDir, '--resume', '']), /--resume/);
   });
 });
@@ -180,7 +180,7 @@ describe('bench rejects nonsense', () => {
     expectOneLineRejection(await cli(['bench', '--no-torch', ...args]), message);
   });
 
-  it.fails('bench --backend "," (nothing to measure) is refused [gap: exits 0 having measured nothing]', async () => {
+  it('bench --backend "," (nothing to measure) is refused [gap: exits 0 having measured nothing]', async () => {
     expectOneLineRejection(await cli(['bench', '--no-torch', '--backend', ',']), /--backend/);
   });
 });

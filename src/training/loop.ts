@@ -5,7 +5,7 @@ import { batchPixels, loadDataset, type Dataset, type DatasetName } from '../dat
 import { UserError } from '../errors';
 import type { Preset } from '../models/spec';
 import { Rng, STREAM, deriveSeed } from '../util/rng';
-import { writeFileAtomic } from '../util/atomic';
+import { ioError, writeFileAtomic } from '../util/atomic';
 import { createGan, samplingGenerator } from './gan';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint';
@@ -110,7 +110,9 @@ function configFor(preset: Preset, data: Dataset, seed: number, backend: string,
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? (() => {});
   if (!!opts.resume === !!opts.out) throw new UserError('give either --out (a new run) or --resume (an existing run)');
-  const runDir = (opts.resume ?? opts.out)!;
+  const runDir = (opts.resume || opts.out)!;
+  if (!runDir) throw new UserError('--out/--resume: the run folder name is empty');
+  if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UserError(`${opts.resume ? '--resume' : '--out'} ${runDir}: not a folder`);
   const paths = runPaths(runDir);
   let config: RunConfig;
   let data: Dataset;
@@ -118,7 +120,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.resume) {
     if (!fs.existsSync(runDir)) throw new UserError(`--resume ${runDir}: no such run folder`);
     config = readRunConfig(paths.config);
-    if (!fs.existsSync(paths.checkpoint)) throw new UserError(`--resume ${runDir}: no checkpoint in ${paths.checkpointDir} (the run never reached its first checkpoint)`);
     if (opts.seed !== undefined && opts.seed !== config.seed) throw new UserError(`--seed ${opts.seed}: the run was started with seed ${config.seed}; a resume keeps it`);
     data = await loadDataset({ dataset: config.dataset as DatasetName, dataDir: opts.dataDir, classFilter: config.classFilter ?? undefined });
     if (data.train.count !== config.trainCount) throw new UserError(`--resume ${runDir}: the data set now has ${data.train.count} training images, the run was started with ${config.trainCount}`);
@@ -130,7 +131,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     config = configFor(preset, data, opts.seed ?? 0, opts.backend, opts.command);
   }
 
-  fs.mkdirSync(runDir, { recursive: true });
+  try {
+    fs.mkdirSync(runDir, { recursive: true });
+  } catch (err) {
+    throw ioError(err, runDir);
+  }
   const release = acquireLock(paths.lock);
   const disposers: (() => void)[] = [release];
   try {
@@ -146,7 +151,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     let historyBytes = 0;
     /** Training seconds before this invocation (history's `seconds` counts the whole run). */
     let secondsBefore = 0;
-    if (opts.resume) {
+    const fromCheckpoint = !!opts.resume && fs.existsSync(paths.checkpoint);
+    if (opts.resume && !fromCheckpoint) log(`no checkpoint in ${paths.checkpointDir} yet: starting ${runDir} over from step 0`);
+    if (fromCheckpoint) {
       const ck = loadCheckpoint(paths.checkpoint);
       restoreVariables(paths.checkpoint, ck.tensors, checkpointTensors(gan));
       step = Number(ck.meta.step);
