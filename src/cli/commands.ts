@@ -125,6 +125,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       return parts;
     })
     .option('--conditional', 'class-conditional G (label embedding) and D (projection)')
+    .option('--eval-every <n>', 'every n steps, measure FD/KID/classifier score on 1,000 samples into metrics.jsonl', int(1))
     .addOption(backendOption())
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -203,6 +204,15 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
           onStep: progress.onStep,
           log: say,
           shouldStop: () => interrupted,
+          evalEvery: o.evalEvery as number | undefined,
+          evaluate: o.evalEvery
+            ? async (generator, config) => {
+                const { evaluateGenerator } = await import('../metrics/index');
+                const gen = { model: generator, config, runDir: '', latentDim: config.latentDim, imageShape: config.imageShape, conditional: config.conditional, numClasses: config.numClasses, classNames: config.classNames };
+                const r = await evaluateGenerator(gen, { samples: 1000, seed: 1_000_000, full: false, dataDir: o.dataDir as string | undefined });
+                return { fd: r.fd, kid: r.kid, recognisability: r.recognisability, classifierScore: r.classifierScore };
+              }
+            : undefined,
         });
         progress.stop();
         const dir = relative(r.runDir);

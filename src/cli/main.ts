@@ -4,6 +4,8 @@ import { BACKENDS, initBackend, type BackendName } from '../backends/index';
 import { UserError } from '../errors';
 import { registerCoreCommands } from './commands';
 import { register as registerServe } from './serve';
+import { register as registerClassifier } from './classifier';
+import { register as registerEvaluate } from './evaluate';
 
 /** Where the CLI's own messages go (stderr, so --json output on stdout stays clean). */
 export const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCoreCommands(program);
   registerServe(program);
+  registerClassifier(program);
+  registerEvaluate(program);
   return program;
 }
 

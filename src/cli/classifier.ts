@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { BackendName } from '../backends/index';
+import { DATASETS, loadDataset, type DatasetName } from '../data/dataset';
+import { accuracyOn } from '../classifier/train';
+import { classifierDir, loadFeatureNet } from '../classifier/model';
+import { backendOption, relative, say, useBackend } from './main';
+import { int } from './options';
+
+/** `fashion-gan classifier train|evaluate`: the feature network behind FD, KID and the other metrics. */
+export function register(program: Command): void {
+  const cmd = program.command('classifier').description('train or evaluate the classifier whose features the metrics use');
+  cmd
+    .command('train')
+    .description('train the classifier (shipped for Fashion-MNIST in models/classifier-fashion-mnist)')
+    .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
+    .option('--data-dir <dir>', 'where the data set files are')
+    .option('--epochs <n>', 'passes over the training set', int(1, 1000), 8)
+    .option('--batch-size <n>', 'images per batch', int(1, 65536), 128)
+    .option('--seed <n>', 'initialisation and shuffling seed', int(0, 0xffffffff), 1)
+    .option('--out <dir>', 'model folder (default models/classifier-DATASET)')
+    .addOption(backendOption())
+    .action(async (o: { dataset: DatasetName; dataDir?: string; epochs: number; batchSize: number; seed: number; out?: string; backend: BackendName }) => {
+      const backend = await useBackend(o.backend);
+      const { trainClassifier } = await import('../classifier/train');
+      const r = await trainClassifier({ ...o, backend, command: ['fashion-gan', ...process.argv.slice(2)].join(' '), log: say });
+      say(`test accuracy ${(r.testAccuracy * 100).toFixed(2)} % after ${(r.seconds / 60).toFixed(1)} min; saved to ${relative(r.dir)}/`);
+    });
+  cmd
+    .command('evaluate')
+    .description('accuracy of a classifier on its test set')
+    .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
+    .option('--model <dir>', 'model folder (default models/classifier-DATASET)')
+    .option('--data-dir <dir>', 'where the data set files are')
+    .option('--json', 'print {"testAccuracy"}')
+    .addOption(backendOption())
+    .action(async (o: { dataset: DatasetName; model?: string; dataDir?: string; json?: boolean; backend: BackendName }) => {
+      await useBackend(o.backend, !!o.json);
+      const net = await loadFeatureNet(o.dataset, o.model ?? classifierDir(o.dataset));
+      try {
+        const data = await loadDataset({ dataset: o.dataset, dataDir: o.dataDir });
+        const testAccuracy = accuracyOn(net.model, data.test);
+        if (o.json) console.log(JSON.stringify({ testAccuracy }));
+        else console.log(`test accuracy ${(testAccuracy * 100).toFixed(2)} % on ${data.test.count} images`);
+      } finally {
+        net.dispose();
+      }
+    });
+}
