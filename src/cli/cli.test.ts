@@ -44,7 +44,7 @@ describe('the command line', () => {
     [['train', '--class', 'hat', '--steps', '1', '--data-dir', dataDir], /--class hat: unknown class for fashion-mnist/],
     [['train', '--dropout', '1.5', '--steps', '1'], /--dropout <p>' argument '1.5' is invalid. must be a number ≥ 0 and < 1/],
     [['train', '--backend', 'gpu', '--steps', '1'], /--backend <name>' argument 'gpu' is invalid. Allowed choices are auto, tensorflow, native, wasm, cpu/],
-    [['train', '--dataset', 'cifar10', '--steps', '1'], /--dataset cifar10: preset fmnist-lms makes 28×28×1 images/],
+    [['train', '--dataset', 'cifar10', '--steps', '1'], /--dataset cifar10: preset fashion makes 28×28×1 images/],
     [['train', '--resume', 'runs/x', '--preset', 'cifar-lms'], /--resume continues a run as it was configured; drop --preset/],
     [['data', '--data-dir', '/nonexistent'], /--data-dir \/nonexistent: no such directory/],
     [['generate', '--run', 'nowhere'], /--run nowhere: no such run folder/],

@@ -91,7 +91,7 @@ Examples:
 --steps and --epochs count the whole run across resumes; --minutes bounds this invocation.
 Ctrl-C stops after the current step and saves a checkpoint; --resume continues exactly.`,
     )
-    .option('--preset <name>', `model preset: ${[...PRESETS.keys()].join(', ')}`, 'fmnist-lms')
+    .option('--preset <name>', `model preset: ${[...PRESETS.keys()].join(', ')}`, 'fashion')
     .addOption(new Option('--dataset <name>', 'data set (default: the preset\'s)').choices([...DATASETS]))
     .option('--class <name|index>', 'train on one class only (e.g. automobile, sneaker, 7)')
     .option('--data-dir <dir>', 'where the data set files are')

@@ -83,7 +83,7 @@ const TRAIN: [string[], RegExp][] = [
   [['--dataset', 'mnist'], choices('fashion-mnist, cifar10')],
   [['--backend', 'gpu'], choices('auto, tensorflow, native, wasm, cpu')],
   [['--preset', 'nope', '--steps', '1'], /--preset nope: unknown preset \(allowed: fmnist-lms/],
-  [['--dataset', 'cifar10', '--steps', '1'], /--dataset cifar10: preset fmnist-lms makes 28×28×1 images, cifar10 has 32×32×3/],
+  [['--dataset', 'cifar10', '--steps', '1'], /--dataset cifar10: preset fashion makes 28×28×1 images, cifar10 has 32×32×3/],
   [['--class', 'hat', '--steps', '1'], /--class hat: unknown class for fashion-mnist \(allowed: 0–9 or "T-shirt\/top"/],
   [['--class', '10', '--steps', '1'], /--class 10: unknown class for fashion-mnist \(allowed: 0–9/],
   [['--class', '-1', '--steps', '1'], /--class -1: unknown class/],
