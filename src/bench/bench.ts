@@ -85,9 +85,10 @@ const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  * with torch is installed. Returns null (and why) otherwise.
  */
 export function benchPyTorch(preset: string, batchSize: number, steps: number): { trainImagesPerSec: number; generate64Ms: number; torch: string; threads: number } | { skipped: string } {
-  const probe = spawnSync('python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { skipped: 'python3 with torch is not installed (apt-get install python3-torch)' };
-  const r = spawnSync('python3', [path.join(BENCH_DIR, 'torch_step.py'), '--preset', preset, '--batch-size', String(batchSize), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_800_000 });
+  // Debian's python3-torch lives in the system python, which a pyenv or venv python3 on PATH hides.
+  const python = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+  if (!python) return { skipped: 'python3 with torch is not installed (apt-get install python3-torch)' };
+  const r = spawnSync(python, [path.join(BENCH_DIR, 'torch_step.py'), '--preset', preset, '--batch-size', String(batchSize), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_800_000 });
   if (r.status !== 0) return { skipped: `torch_step.py failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
