@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Builds the optional OpenBLAS-backed TF.js kernels in native/ (see native/README.md).
+// Never fails the install: without libopenblas-dev, or when the compile fails, it prints one
+// line and exits 0, and the app falls back to the wasm/cpu backends.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nativeDir = join(root, 'native');
+
+const headers = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'];
+const libs = [
+  '/usr/lib/x86_64-linux-gnu/libopenblas.so',
+  '/usr/lib/aarch64-linux-gnu/libopenblas.so',
+  '/usr/lib/libopenblas.so',
+  '/usr/lib64/libopenblas.so',
+];
+if (process.env.FASHION_NATIVE_SKIP === '1') {
+  console.log('native backend skipped: FASHION_NATIVE_SKIP=1');
+  process.exit(0);
+}
+if (!headers.some((p) => existsSync(p)) || !libs.some((p) => existsSync(p))) {
+  console.log('native backend skipped: libopenblas-dev not installed');
+  process.exit(0);
+}
+
+function findNodeGyp() {
+  const require = createRequire(import.meta.url);
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    /* not installed locally */
+  }
+  return candidates.find((p) => p && existsSync(p));
+}
+
+const nodeGyp = findNodeGyp();
+if (!nodeGyp) {
+  console.log('native backend skipped: node-gyp not found');
+  process.exit(0);
+}
+const args = [nodeGyp, 'rebuild', '--release', `--jobs=2`];
+// Build against the local Node headers (no network): npm sets npm_config_nodedir; outside npm,
+// use the distro's headers when present.
+if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/common.gypi')) args.push('--nodedir=/usr');
+const quiet = process.env.FASHION_NATIVE_VERBOSE !== '1';
+const res = spawnSync(process.execPath, args, {
+  cwd: nativeDir,
+  stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+  encoding: 'utf8',
+});
+const built = join(nativeDir, 'build', 'Release', 'fashion_native.node');
+if (res.status !== 0 || !existsSync(built)) {
+  const tail = quiet ? `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n') : '';
+  console.log(`native backend skipped: build failed (node-gyp exit ${res.status ?? res.signal})`);
+  if (tail) console.log(tail);
+  process.exit(0);
+}
+console.log(`native backend built: ${built}`);

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The C++ side (native/src/addon.cc). All arrays are caller-allocated; shapes are checked here in TS. */
+export interface NativeAddon {
+  info(): { threads: number; blasThreads: number; blasConfig: string };
+  /** Pool threads, OpenBLAS threads (1: the pool splits GEMMs), optional im2col chunk size in floats. */
+  setThreads(poolThreads: number, blasThreads: number, scratchFloats?: number): void;
+  matMul(
+    a: Float32Array, b: Float32Array, c: Float32Array,
+    batchA: number, batchB: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean,
+    bias: Float32Array | null, act: number, alpha: number,
+  ): void;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, params: Int32Array, bias: Float32Array | null, act: number, alpha: number): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, params: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, params: Int32Array): void;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  binary(op: number, a: Float32Array, b: Float32Array, y: Float32Array | Uint8Array, shape: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
+  reduce(op: number, x: Float32Array, y: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  transpose(x: Float32Array | Int32Array, y: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
+  tile(x: Float32Array | Int32Array, y: Float32Array | Int32Array, inShape: Int32Array, outShape: Int32Array): void;
+  batchNorm(
+    x: Float32Array, mean: Float32Array, variance: Float32Array,
+    offset: Float32Array | null, scale: Float32Array | null, eps: number, y: Float32Array, channels: number,
+  ): void;
+  select(cond: Uint8Array, t: Float32Array, e: Float32Array, y: Float32Array): void;
+  addN(xs: Float32Array[], y: Float32Array): void;
+  /** Uniform numbers in [lo, hi), or with keepProb > 0 a mask of hi (kept) / lo. Deterministic per seed. */
+  fillUniform(y: Float32Array, lo: number, hi: number, seed: number, keepProb?: number): void;
+}
+
+/** Where `node scripts/build-native.mjs` puts the addon (override with FASHION_NATIVE_ADDON). */
+export function addonPath(): string {
+  return process.env.FASHION_NATIVE_ADDON ?? fileURLToPath(new URL('../../../native/build/Release/fashion_native.node', import.meta.url));
+}
+
+/** True when OpenBLAS headers and library are installed (so the addon can be built). */
+export function openblasInstalled(): boolean {
+  const header = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'].some((p) => existsSync(p));
+  const lib = ['/usr/lib/x86_64-linux-gnu/libopenblas.so', '/usr/lib/aarch64-linux-gnu/libopenblas.so', '/usr/lib/libopenblas.so', '/usr/lib64/libopenblas.so'].some((p) => existsSync(p));
+  return header && lib;
+}
+
+let cached: NativeAddon | string | undefined;
+
+/** Loads the addon once; returns it, or a one-line reason it is unavailable. */
+export function loadAddon(): NativeAddon | string {
+  if (cached !== undefined) return cached;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    cached = openblasInstalled()
+      ? `native addon not built (${path} missing): run node scripts/build-native.mjs`
+      : 'native addon not built: libopenblas-dev not installed';
+    return cached;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = require(path) as NativeAddon;
+  } catch (err) {
+    cached = `native addon failed to load: ${(err as Error).message.split('\n')[0]}`;
+  }
+  return cached;
+}

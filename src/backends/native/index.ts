@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, type NativeAddon } from './addon';
+import { nativeOverrides, type KernelArgs, type KernelImpl } from './kernels';
+
+export { loadAddon, openblasInstalled, addonPath } from './addon';
+
+/** Below wasm (2) and equal to cpu (1, registered first, so it keeps winning ties): registering never changes the default backend. */
+const PRIORITY = 1;
+
+let state: string | null | undefined;
+const hits = new Map<string, number>();
+
+/** Registers a TF.js backend named 'native' (a MathBackendCPU whose hot kernels run in the addon). Returns null on success, or a one-line reason it is unavailable (addon not built, library missing). Idempotent. */
+export function registerNativeBackend(): string | null {
+  if (state !== undefined) return state;
+  const addon = loadAddon();
+  if (typeof addon === 'string') {
+    state = addon;
+    return state;
+  }
+  if (tf.findBackendFactory('native') == null) {
+    tf.registerBackend('native', () => new MathBackendCPU(), PRIORITY);
+  }
+  const overrides = nativeOverrides();
+  const already = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
+  for (const k of tf.getKernelsForBackend('cpu')) {
+    if (already.has(k.kernelName)) continue;
+    const override = overrides[k.kernelName];
+    const fallback = k.kernelFunc as unknown as KernelImpl;
+    const name = k.kernelName;
+    const kernelFunc = override
+      ? (args: KernelArgs) => {
+          let fellBack = false;
+          const result = override(addon as NativeAddon, args, (a) => {
+            fellBack = true;
+            return fallback(a);
+          });
+          if (!fellBack) hits.set(name, (hits.get(name) ?? 0) + 1);
+          return result;
+        }
+      : k.kernelFunc;
+    tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as tf.KernelFunc });
+  }
+  state = null;
+  return state;
+}
+
+/**
+ * Threads of the addon's pool (default: all cores, or FASHION_NATIVE_THREADS). GEMMs are split
+ * across this pool with OpenBLAS itself single-threaded; `blasThreads` > 1 is for experiments only.
+ */
+export function setNativeThreads(threads: number, blasThreads = 1): void {
+  const addon = loadAddon();
+  if (typeof addon !== 'string') addon.setThreads(threads, blasThreads);
+}
+
+/** Names of the kernels that run in the addon (when their inputs are float32). */
+export function nativeKernelNames(): string[] {
+  return Object.keys(nativeOverrides()).sort();
+}
+
+/** How many calls of each kernel took the native path (not the JS fallback) since the last reset. */
+export function nativeKernelHits(reset = false): Record<string, number> {
+  const o = Object.fromEntries(hits);
+  if (reset) hits.clear();
+  return o;
+}
+
+let seedCounter = 0x5eed;
+
+/**
+ * Fast uniform random numbers (xoshiro128+ in the addon, all cores) — for dropout masks and noise
+ * made on the JS side. `dropoutMask(n, rate)` gives 1/(1 − rate) with probability 1 − rate, else 0.
+ * Returns null when the addon is unavailable.
+ */
+export function nativeUniform(n: number, lo = 0, hi = 1, seed?: number): Float32Array | null {
+  const addon = loadAddon();
+  if (typeof addon === 'string') return null;
+  const y = new Float32Array(n);
+  addon.fillUniform(y, lo, hi, seed ?? seedCounter++);
+  return y;
+}
+
+export function nativeDropoutMask(n: number, rate: number, seed?: number): Float32Array | null {
+  const addon = loadAddon();
+  if (typeof addon === 'string') return null;
+  const y = new Float32Array(n);
+  addon.fillUniform(y, 0, 1 / (1 - rate), seed ?? seedCounter++, 1 - rate);
+  return y;
+}

@@ -1,0 +1,24 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { nativeKernelNames, registerNativeBackend } from './index';
+import { suiteName, unavailable } from './test-helpers';
+
+describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
+  it('registers without changing the default backend, and is idempotent', async () => {
+    expect(registerNativeBackend()).toBeNull();
+    expect(registerNativeBackend()).toBeNull();
+    expect(tf.findBackendFactory('native')).toBeTruthy();
+    await tf.ready();
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('copies every cpu kernel and overrides the hot ones', () => {
+    const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
+    const native = tf.getKernelsForBackend('native').map((k) => k.kernelName).sort();
+    expect(native).toEqual(cpu);
+    for (const name of nativeKernelNames()) {
+      expect(tf.getKernel(name, 'native')!.kernelFunc).not.toBe(tf.getKernel(name, 'cpu')!.kernelFunc);
+    }
+    expect(nativeKernelNames()).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'FusedConv2D']));
+  });
+});

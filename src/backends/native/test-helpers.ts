@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs';
+import { nativeKernelHits, openblasInstalled, registerNativeBackend } from './index';
+
+/**
+ * Shared setup for the native-kernel tests: registers the backend, and decides whether to run.
+ * In CI (process.env.CI set) with libopenblas installed, a missing addon is an error, never a skip.
+ */
+export const unavailable = registerNativeBackend();
+if (unavailable && process.env.CI && openblasInstalled()) {
+  throw new Error(`native backend tests cannot run in CI although libopenblas is installed: ${unavailable}`);
+}
+if (unavailable) console.warn(`[native tests] skipped: ${unavailable}`);
+export const suiteName = (name: string) => (unavailable ? `${name} (skipped: ${unavailable})` : name);
+
+/** Deterministic uniform numbers in [lo, hi). */
+export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  }
+  return out;
+}
+
+export interface Result {
+  shape: number[];
+  dtype: string;
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** Runs `f` on one backend and returns its output(s) as plain data; tensors are freed. */
+export async function runOn(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Result[]> {
+  await tf.setBackend(backend);
+  const outs = tf.tidy(f);
+  const list = Array.isArray(outs) ? outs : [outs];
+  const res = list.map((t) => ({ shape: t.shape.slice(), dtype: t.dtype, data: (t.dataSync() as Float32Array).slice() }));
+  tf.dispose(list);
+  return res;
+}
+
+/** max |a − b| / max |b| (0 when both are all zeros). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (a[i] === b[i]) continue; // also equal infinities
+    const d = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(d)) {
+      if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
+      return Infinity;
+    }
+    if (d > num) num = d;
+    if (Math.abs(b[i]) > den) den = Math.abs(b[i]);
+  }
+  return den === 0 ? num : num / den;
+}
+
+/**
+ * Runs `f` on 'cpu' (reference) and 'native'; checks shapes, dtypes and a relative error ≤ tol,
+ * and that `kernel` (if given) took the native path at least once.
+ */
+export async function compare(f: () => tf.Tensor | tf.Tensor[], kernel?: string | string[], tol = 1e-4): Promise<number> {
+  const ref = await runOn('cpu', f);
+  nativeKernelHits(true);
+  const got = await runOn('native', f);
+  const hits = nativeKernelHits(true);
+  if (got.length !== ref.length) throw new Error(`output count ${got.length} vs ${ref.length}`);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (JSON.stringify(got[i].shape) !== JSON.stringify(ref[i].shape)) throw new Error(`shape [${got[i].shape}] vs [${ref[i].shape}]`);
+    if (got[i].dtype !== ref[i].dtype) throw new Error(`dtype ${got[i].dtype} vs ${ref[i].dtype}`);
+    const e = relErr(got[i].data, ref[i].data);
+    if (!(e <= tol)) throw new Error(`output ${i}: relative error ${e} > ${tol}`);
+    worst = Math.max(worst, e);
+  }
+  for (const k of kernel === undefined ? [] : Array.isArray(kernel) ? kernel : [kernel]) {
+    if (!hits[k]) throw new Error(`kernel ${k} did not run natively (native hits: ${JSON.stringify(hits)})`);
+  }
+  return worst;
+}
