@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeDropoutMask } from '../backends/native/index';
 import type { Rng } from '../util/rng';
 
 /**
@@ -35,6 +36,9 @@ export class RunDropout extends tf.layers.Layer {
     if (!kwargs.training || this.rate === 0) return x;
     if (!maskRng) throw new Error('RunDropout: called in training mode outside withDropoutRng');
     const rng = maskRng;
+    // On the native backend the addon draws the mask on all cores, from a seed the run's RNG gives.
+    const fast = tf.getBackend() === 'native' ? nativeDropoutMask(x.size, this.rate, rng.nextSeed()) : null;
+    if (fast) return tf.tidy(() => tf.mul(x, tf.tensor(fast, x.shape, 'float32')));
     return tf.tidy(() => {
       const scale = 1 / (1 - this.rate);
       const threshold = Math.round(this.rate * 16777216);
