@@ -66,6 +66,16 @@ export function summariseRun(dir: string): RunSummary {
     .filter((m) => Number.isFinite(m.step))
     .map((m) => ({ ...m, imagesSeen: m.step * config.batchSize }));
   const fds = metrics.map((m) => m.fd).filter((v): v is number => Number.isFinite(v));
+  // `evaluate` writes evaluation.json for the final generator: the better-sampled final FD.
+  const evaluationFile = path.join(dir, 'evaluation.json');
+  if (fs.existsSync(evaluationFile)) {
+    try {
+      const e = JSON.parse(fs.readFileSync(evaluationFile, 'utf8')) as { fd?: number };
+      if (Number.isFinite(e.fd)) fds.push(e.fd!);
+    } catch {
+      // an unreadable evaluation is left out, not fatal
+    }
+  }
   return {
     name: path.basename(path.resolve(dir)),
     dir,
