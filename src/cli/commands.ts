@@ -12,7 +12,7 @@ import { PRESETS, getPreset } from '../models/presets';
 import { train } from '../training/loop';
 import type { BackendName } from '../backends/index';
 import { backendOption, relative, say, useBackend } from './main';
-import { int, num, oneOf } from './options';
+import { int, nonEmpty, num, oneOf } from './options';
 import { formatDuration, progressReporter } from './progress';
 
 export function registerCoreCommands(program: Command): void {
@@ -20,7 +20,7 @@ export function registerCoreCommands(program: Command): void {
     .command('data')
     .description('load a data set and describe it (counts, shape, classes, mean pixel)')
     .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
-    .option('--data-dir <dir>', 'look here first (then $FASHION_GAN_DATA, the repo copy, /usr/share/datasets, the download cache)')
+    .option('--data-dir <dir>', 'look here first (then $FASHION_GAN_DATA, the repo copy, /usr/share/datasets, the download cache)', nonEmpty)
     .option('--class <name|index>', 'keep one class, e.g. automobile, sneaker or 7')
     .option('--json', 'print JSON')
     .action(async (o: { dataset: DatasetName; dataDir?: string; class?: string; json?: boolean }) => {
@@ -94,14 +94,14 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--preset <name>', `model preset: ${[...PRESETS.keys()].join(', ')}`, 'fashion')
     .addOption(new Option('--dataset <name>', 'data set (default: the preset\'s)').choices([...DATASETS]))
     .option('--class <name|index>', 'train on one class only (e.g. automobile, sneaker, 7)')
-    .option('--data-dir <dir>', 'where the data set files are')
+    .option('--data-dir <dir>', 'where the data set files are', nonEmpty)
     .option('--epochs <n>', 'train until this many epochs in total', int(1))
     .option('--steps <n>', 'train until this many steps (batches) in total', int(1))
     .option('--minutes <m>', 'stop this invocation after m minutes (checkpointing first)', num(0, 1e6, { exclusiveMin: true }))
     .option('--batch-size <n>', 'images per batch (default: the preset\'s, 256 for the seed\'s)', int(1, 65536))
     .option('--seed <n>', 'run seed: weights, shuffles, latents, dropout', int(0, 0xffffffff))
-    .option('--out <dir>', 'new run folder (default runs/PRESET-TIMESTAMP)')
-    .option('--resume <dir>', 'continue the run in this folder from its checkpoint')
+    .option('--out <dir>', 'new run folder (default runs/PRESET-TIMESTAMP)', nonEmpty)
+    .option('--resume <dir>', 'continue the run in this folder from its checkpoint', nonEmpty)
     .option('--sample-every <n>', 'save the 4×4 sample grid every n steps (and at each epoch end)', int(1), 50)
     .option('--checkpoint-every <n>', 'checkpoint every n steps (and at each epoch end)', int(1), 200)
     .option('--kernel-size <k>', 'kernel size of every convolution', int(1, 15))
@@ -239,7 +239,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .command('compare')
     .description('write a side-by-side report of runs (Markdown with PNGs): grids, history, stability, FD at equal images and equal time')
     .argument('<runs...>', 'two or more run folders')
-    .option('--out <dir>', 'report folder (default runs/compare-A-vs-B)')
+    .option('--out <dir>', 'report folder (default runs/compare-A-vs-B)', nonEmpty)
     .action(async (dirs: string[], o: { out?: string }) => {
       const { compareRuns } = await import('../report/compare');
       const out = o.out ?? path.join('runs', `compare-${dirs.map((d) => path.basename(path.resolve(d))).join('-vs-')}`.slice(0, 120));
@@ -293,7 +293,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
   program
     .command('generate')
     .description('draw new designs from a trained generator into a PNG grid (or an interpolation strip)')
-    .option('--run <dir>', 'run folder (default: the shipped model in models/fashion)')
+    .option('--run <dir>', 'run folder (default: the shipped model in models/fashion)', nonEmpty)
     .option('--count <n>', 'how many images', int(1, 4096), 16)
     .option('--seed <n>', 'design i uses seed n+i, the same rule as the app', int(0, 0xffffffff), 0)
     .option('--out <file>', 'PNG file to write', 'generated.png')

@@ -26,3 +26,9 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
     return value as T;
   };
 }
+
+/** A path or name that must not be empty. */
+export function nonEmpty(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('must not be empty.');
+  return value;
+}
