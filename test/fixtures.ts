@@ -69,3 +69,19 @@ export function writeTinyCifar(dir: string, perBatch = 20): void {
   fs.writeFileSync(path.join(dir, 'test_batch.bin'), cifarRecords(labels, 9));
   fs.writeFileSync(path.join(dir, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n');
 }
+
+/** A minimal ustar archive of regular files (type '0') or other entry types. */
+export function tarBytes(entries: { name: string; data: Uint8Array; type?: string }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    const h = Buffer.alloc(512);
+    h.write(e.name, 0, 'latin1');
+    h.write('0000644\0', 100);
+    h.write(`${e.data.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write(e.type ?? '0', 156);
+    h.write('ustar\0', 257);
+    parts.push(h, Buffer.from(e.data), Buffer.alloc((512 - (e.data.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cifarRecords, idxBytes, tempDir, writeTinyCifar, writeTinyFashion } from '../../test/fixtures';
+import { cifarRecords, idxBytes, tarBytes, tempDir, writeTinyCifar, writeTinyFashion } from '../../test/fixtures';
 import { UserError } from '../errors';
 import { parseCifarBatch, readTar } from './cifar';
 import { batchPixels, loadDataset, resolveClass, summariseSplit } from './dataset';
@@ -125,26 +125,11 @@ describe('CIFAR-10 loading', () => {
     const dir = path.join(tmp.dir, 'cifar-tar');
     fs.mkdirSync(dir);
     const entries = [...[1, 2, 3, 4, 5].map((b) => `data_batch_${b}.bin`), 'test_batch.bin'].map((name) => ({ name: `cifar-10-batches-bin/${name}`, data: cifarRecords([0, 1, 2]) }));
-    fs.writeFileSync(path.join(dir, 'cifar-10-binary.tar.gz'), zlib.gzipSync(tar(entries)));
+    fs.writeFileSync(path.join(dir, 'cifar-10-binary.tar.gz'), zlib.gzipSync(tarBytes(entries)));
     const d = await loadDataset({ dataset: 'cifar10', dataDir: dir, allowDownload: false });
     expect(d.train.count).toBe(15);
     expect(d.source).toContain('cifar-10-binary.tar.gz');
-    expect(readTar(zlib.gzipSync(tar(entries)), 't', () => true).size).toBe(6);
+    expect(readTar(zlib.gzipSync(tarBytes(entries)), 't', () => true).size).toBe(6);
   });
 });
 
-/** A minimal ustar writer for the test. */
-function tar(entries: { name: string; data: Uint8Array }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 'latin1');
-    h.write('0000644\0', 100);
-    h.write(`${e.data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('0', 156);
-    h.write('ustar\0', 257);
-    parts.push(h, Buffer.from(e.data), Buffer.alloc((512 - (e.data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cifarRecords, idxBytes, tempDir, writeTinyFashion } from '../../test/fixtures';
+import { cifarRecords, idxBytes, tarBytes, tempDir, writeTinyFashion } from '../../test/fixtures';
 import { expectGraceful, metered, mutations, randomBytes, type FuzzCase } from '../../test/fuzz';
 import { Rng } from '../util/rng';
 import { CIFAR_RECORD_BYTES, parseCifarBatch, readTar } from './cifar';
@@ -27,20 +27,6 @@ function inflated(b: Uint8Array): number {
   }
 }
 
-function tar(entries: { name: string; data: Uint8Array; type?: string }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 'latin1');
-    h.write('0000644\0', 100);
-    h.write(`${e.data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(e.type ?? '0', 156);
-    h.write('ustar\0', 257);
-    parts.push(h, Buffer.from(e.data), Buffer.alloc((512 - (e.data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
 
 const stats = { cases: 0, rejected: 0, accepted: 0, totalMs: 0, maxMs: 0 };
 function record(o: { ok: boolean; ms: number }) {
@@ -120,7 +106,7 @@ describe('CIFAR-10 and tar reader fuzz', () => {
 
   it('bad tar archives end in a one-line UserError (or read what is whole)', async () => {
     const entries = [1, 2].map((b) => ({ name: `cifar-10-batches-bin/data_batch_${b}.bin`, data: cifarRecords([b], b) }));
-    const valid = tar(entries);
+    const valid = tarBytes(entries);
     const offsets = [0, 1, 100, 124, 135, 136, 156, 511, 512, 513, 1024, 3584, 3585, 4096, valid.length - 1024, valid.length - 1, ...Array.from({ length: 30 }, () => rng.nextInt(valid.length))];
     const cases = [...mutations(rng, valid, offsets, 80)];
     const gz = zlib.gzipSync(valid);
@@ -174,8 +160,8 @@ describe('loadDataset on damaged files', () => {
   it('a damaged cifar-10-binary.tar.gz is a one-line UserError naming it', async () => {
     const rng = new Rng(604);
     const entries = [...[1, 2, 3, 4, 5].map((b) => `data_batch_${b}.bin`), 'test_batch.bin'].map((name, i) => ({ name: `cifar-10-batches-bin/${name}`, data: cifarRecords([i, (i + 1) % 10], i) }));
-    const valid = zlib.gzipSync(tar(entries));
-    const raw = tar(entries);
+    const valid = zlib.gzipSync(tarBytes(entries));
+    const raw = tarBytes(entries);
     for (let i = 0; i < 30; i++) {
       const dir = path.join(tmp.dir, `cifar-${i}`);
       fs.mkdirSync(dir);

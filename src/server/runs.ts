@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { pidAlive } from '../training/runfolder';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { HttpError, isInside } from './safepath';
@@ -109,15 +110,6 @@ export function readConfig(dir: string): { raw: Record<string, unknown> | null; 
     return { raw: raw as Record<string, unknown>, config: null, error: `config.json: ${issue.path.join('.') || '(root)'}: ${issue.message}` };
   }
   return { raw: raw as Record<string, unknown>, config: parsed.data, error: null };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** "training" while a live trainer holds the run lock (or history grew in the last minute). */

@@ -21,7 +21,8 @@ export function runPaths(dir: string) {
 }
 export type RunPaths = ReturnType<typeof runPaths>;
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but is not ours). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
