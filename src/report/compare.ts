@@ -70,8 +70,12 @@ export function summariseRun(dir: string): RunSummary {
   const evaluationFile = path.join(dir, 'evaluation.json');
   if (fs.existsSync(evaluationFile)) {
     try {
-      const e = JSON.parse(fs.readFileSync(evaluationFile, 'utf8')) as { fd?: number };
-      if (Number.isFinite(e.fd)) fds.push(e.fd!);
+      const e = JSON.parse(fs.readFileSync(evaluationFile, 'utf8')) as { fd?: number; kid?: number };
+      if (Number.isFinite(e.fd)) {
+        fds.push(e.fd!);
+        // the final generator's point on the curves
+        if (last && !metrics.some((m) => m.step === last.step)) metrics.push({ step: last.step, seconds: last.seconds, fd: e.fd, kid: e.kid, imagesSeen: last.step * config.batchSize });
+      }
     } catch {
       // an unreadable evaluation is left out, not fatal
     }
@@ -90,12 +94,16 @@ export function summariseRun(dir: string): RunSummary {
   };
 }
 
-/** The metric row at or just below `limit` of `key` (images seen or seconds), if any. */
+/**
+ * The metric row at or just below `limit` of `key` (images seen or seconds), if any. Time gets
+ * 1 % of slack: runs given the same --minutes stop a step apart.
+ */
 export function atOrBefore(rows: (MetricsLine & { imagesSeen: number })[], key: 'imagesSeen' | 'seconds', limit: number) {
+  const slack = key === 'seconds' ? 1.01 : 1.0001;
   let best: (MetricsLine & { imagesSeen: number }) | undefined;
   for (const r of rows) {
     const v = r[key];
-    if (v !== undefined && v <= limit * 1.0001 && (!best || v > (best[key] ?? -1))) best = r;
+    if (v !== undefined && v <= limit * slack && (!best || v > (best[key] ?? -1))) best = r;
   }
   return best;
 }
