@@ -120,6 +120,7 @@ export function bytesToImageData(bytes, [h, w, c]) {
 
 /** Draws an image into `canvas` blown up `scale`× with nearest-neighbour sampling (crisp pixels). */
 export function paint(canvas, imageData, scale) {
+  if (!imageData) return; // not drawn yet: the next render paints it
   const { width, height } = imageData;
   const small = document.createElement('canvas');
   small.width = width;
