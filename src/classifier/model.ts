@@ -15,26 +15,34 @@ export function classifierDir(dataset: string): string {
 /** The name of the layer whose output is the feature space of FD, KID and precision/recall. */
 export const FEATURE_LAYER = 'features';
 
+/** Width of the feature layer. */
+export const FEATURE_DIM = 128;
+
 /**
- * A small CNN, cheap enough to train on a CPU in minutes: 3×3 convolutions 32 → 32 (stride 2)
- * → 64 (stride 2), a 128-d ReLU feature layer between dropouts, softmax over the classes.
- * Input pixels in [-1, 1].
+ * A small CNN, cheap enough to train on a CPU in minutes and ≥ 92 % on Fashion-MNIST:
+ * 3×3 ReLU convolutions 32 → 32 (stride 2) → 64 → 64 (stride 2) (strided convolutions rather
+ * than max pooling: pooling's backward pass has no fast kernel on the CPU backends), dropout,
+ * a 128-d feature layer (dense → batch norm → ReLU, named `features`), dropout, softmax.
+ * Input pixels in [-1, 1], as the GANs produce them.
  */
 export function buildClassifier(imageShape: [number, number, number], numClasses = 10, seed = 1): tf.LayersModel {
   let s = seed;
   const init = () => tf.initializers.heNormal({ seed: s++ });
   const x0 = tf.input({ shape: imageShape, name: 'image' });
   let x: tf.SymbolicTensor = x0;
-  const conv = (filters: number, strides: number, name: string) => {
-    x = tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', activation: 'relu', kernelInitializer: init(), name }).apply(x) as tf.SymbolicTensor;
-  };
+  const apply = (layer: tf.layers.Layer) => (x = layer.apply(x) as tf.SymbolicTensor);
+  const conv = (filters: number, strides: number, name: string) =>
+    apply(tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', activation: 'relu', kernelInitializer: init(), name }));
   conv(32, 1, 'conv1');
   conv(32, 2, 'conv2');
-  conv(64, 2, 'conv3');
-  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ rate: 0.3, name: 'flatten_dropout', seed: s++ }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: init(), name: FEATURE_LAYER }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ rate: 0.3, name: 'features_dropout', seed: s++ }).apply(x) as tf.SymbolicTensor;
+  conv(64, 1, 'conv3');
+  conv(64, 2, 'conv4');
+  apply(tf.layers.flatten({ name: 'flatten' }));
+  apply(tf.layers.dropout({ rate: 0.25, name: 'flatten_dropout', seed: s++ }));
+  apply(tf.layers.dense({ units: FEATURE_DIM, useBias: false, kernelInitializer: init(), name: 'dense' }));
+  apply(tf.layers.batchNormalization({ name: 'dense_bn' }));
+  apply(tf.layers.activation({ activation: 'relu', name: FEATURE_LAYER }));
+  apply(tf.layers.dropout({ rate: 0.3, name: 'features_dropout', seed: s++ }));
   const probs = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'probs' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: x0, outputs: probs, name: 'classifier' });
 }

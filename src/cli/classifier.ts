@@ -1,9 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { BackendName } from '../backends/index';
 import { DATASETS, loadDataset, type DatasetName } from '../data/dataset';
 import { accuracyOn } from '../classifier/train';
 import { classifierDir, loadFeatureNet } from '../classifier/model';
+import { UserError } from '../errors';
 import { backendOption, relative, say, useBackend } from './main';
 import { int } from './options';
 
@@ -13,6 +16,15 @@ export function register(program: Command): void {
   cmd
     .command('train')
     .description('train the classifier (shipped for Fashion-MNIST in models/classifier-fashion-mnist)')
+    .addHelpText(
+      'after',
+      `
+A small CNN (3×3 convolutions 32 → 32/s2 → 64 → 64/s2, a 128-d feature layer, softmax), Adam with a
+cosine schedule, ±1-pixel shifts. Writes DIR/model.json, DIR/weights.bin and DIR/training.json
+(per-epoch train/test accuracy, seconds, backend, the command). The shipped Fashion-MNIST model:
+8 epochs, 92.2 % test accuracy, ~22 min on 2 shared cores with the native backend. Retraining it
+changes every FD/KID number measured with it: evaluate runs again afterwards.`,
+    )
     .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
     .option('--data-dir <dir>', 'where the data set files are')
     .option('--epochs <n>', 'passes over the training set', int(1, 1000), 8)
@@ -32,9 +44,12 @@ export function register(program: Command): void {
     .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
     .option('--model <dir>', 'model folder (default models/classifier-DATASET)')
     .option('--data-dir <dir>', 'where the data set files are')
-    .option('--json', 'print {"testAccuracy"}')
+    .option('--json', 'print {"testAccuracy"} on stdout')
     .addOption(backendOption())
     .action(async (o: { dataset: DatasetName; model?: string; dataDir?: string; json?: boolean; backend: BackendName }) => {
+      if (o.model !== undefined && !fs.existsSync(path.join(o.model, 'model.json'))) {
+        throw new UserError(`--model ${o.model}: no model.json there (expected a folder written by \`fashion-gan classifier train --out DIR\`)`);
+      }
       await useBackend(o.backend, !!o.json);
       const net = await loadFeatureNet(o.dataset, o.model ?? classifierDir(o.dataset));
       try {

@@ -1,24 +1,18 @@
+import { coverage } from './coverage';
+import { recognisability } from './recognisability';
+
 /**
- * From class probabilities [n, classes]:
- * - recognisability: the mean top-class probability (how sure the classifier is of each sample);
- * - classifierScore: the Inception Score's formula with our classifier, exp(E_x KL(p(y|x) ‖ p(y))),
- *   from 1 (all alike or all unsure) to the number of classes (each sure, classes balanced);
- * - coverage: the share of samples predicted as each class.
+ * Classifier score: the Inception Score's formula with the project classifier,
+ * exp(E_x KL(p(y|x) ‖ p(y))), where p(y) is the mean of p(y|x) over the samples.
+ * From 1 (all samples alike, or the classifier unsure of each) to the number of classes
+ * (each sample sure of one class, and the classes balanced).
+ *
+ * @param probs class probabilities, row-major [n, classes]
  */
-export function classifierScores(probs: Float32Array, n: number, classes: number): { recognisability: number; classifierScore: number; coverage: number[] } {
+export function classifierScore(probs: Float32Array, n: number, classes: number): number {
+  if (n === 0) return NaN;
   const marginal = new Float64Array(classes);
-  const coverage = new Array<number>(classes).fill(0);
-  let top = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 0; c < classes; c++) {
-      const p = probs[i * classes + c]!;
-      marginal[c]! += p / n;
-      if (p > probs[i * classes + best]!) best = c;
-    }
-    top += probs[i * classes + best]!;
-    coverage[best]! += 1 / n;
-  }
+  for (let i = 0; i < n; i++) for (let c = 0; c < classes; c++) marginal[c]! += probs[i * classes + c]! / n;
   let kl = 0;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < classes; c++) {
@@ -26,5 +20,10 @@ export function classifierScores(probs: Float32Array, n: number, classes: number
       if (p > 0) kl += p * (Math.log(p) - Math.log(Math.max(marginal[c]!, 1e-30)));
     }
   }
-  return { recognisability: top / n, classifierScore: Math.exp(kl / n), coverage };
+  return Math.exp(kl / n);
+}
+
+/** The three numbers computed from class probabilities alone. */
+export function classifierScores(probs: Float32Array, n: number, classes: number): { recognisability: number; classifierScore: number; coverage: number[] } {
+  return { recognisability: recognisability(probs, n, classes), classifierScore: classifierScore(probs, n, classes), coverage: coverage(probs, n, classes) };
 }

@@ -1,48 +1,130 @@
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends/index';
 import { batchPixels, loadDataset } from '../data/dataset';
-import { loadFeatureNet } from '../classifier/model';
+import { classifierDir, loadFeatureNet } from '../classifier/model';
+import type { LoadedGenerator } from '../generate';
+import type { RunConfig } from '../training/config';
+import { UserError } from '../errors';
 import { Rng } from '../util/rng';
-import { classifierScores } from './classifier-score';
+import { classifierScore, classifierScores } from './classifier-score';
+import { coverage } from './coverage';
 import { fitGaussian, frechetDistance, type Gaussian } from './fd';
-import { featuresOf, nearestTrain } from './index';
+import { ALL_METRICS, CHEAP_METRICS, clearRealStats, evaluateGenerator, evaluateImages, featuresOf, listMetrics, resolveMetricNames } from './index';
 import { kernelDistance } from './kid';
 import { matmul, sqrtPsd, symmetricEigen } from './linalg';
 import { nearestNeighbours } from './nearest';
+import { memorisationRate, nearestInPool, percentile } from './novelty';
 import { precisionRecall } from './precision-recall';
+import { recognisability } from './recognisability';
 
 const gaussian = (mean: number[], cov: number[][]): Gaussian => ({ mean: Float64Array.from(mean), cov: Float64Array.from(cov.flat()), dim: mean.length });
+const transpose = (a: Float64Array, n: number) => Float64Array.from({ length: n * n }, (_, i) => a[(i % n) * n + Math.floor(i / n)]!);
+const diag = (d: number[]) => Float64Array.from({ length: d.length ** 2 }, (_, i) => (i % (d.length + 1) === 0 ? d[i / (d.length + 1)]! : 0));
 
-describe('metrics against known answers', () => {
-  it('FD of two diagonal Gaussians is ‖μ1 − μ2‖² + Σ(σ1 − σ2)²', () => {
+/** A random rotation (orthonormal Q from the eigenvectors of a random symmetric matrix). */
+function rotation(n: number, seed: number): Float64Array {
+  const a = Float64Array.from(new Rng(seed).normal(n * n));
+  return symmetricEigen(matmul(a, transpose(a, n), n), n).vectors;
+}
+
+/** Samples [count, dim] from N(mean, L Lᵀ). */
+function sampleGaussian(mean: number[], l: Float64Array, count: number, seed: number): Float32Array {
+  const dim = mean.length;
+  const z = new Rng(seed).normal(count * dim);
+  const out = new Float32Array(count * dim);
+  for (let i = 0; i < count; i++) {
+    for (let a = 0; a < dim; a++) {
+      let s = mean[a]!;
+      for (let b = 0; b < dim; b++) s += l[a * dim + b]! * z[i * dim + b]!;
+      out[i * dim + a] = s;
+    }
+  }
+  return out;
+}
+
+describe('linear algebra', () => {
+  it('the eigen-decomposition reconstructs the matrix: V diag(λ) Vᵀ = M, Vᵀ V = I', () => {
+    const n = 7;
+    const a = Float64Array.from(new Rng(2).normal(n * n));
+    const m = matmul(a, transpose(a, n), n);
+    const { values, vectors } = symmetricEigen(m, n);
+    const back = matmul(matmul(vectors, diag([...values]), n), transpose(vectors, n), n);
+    const eye = matmul(transpose(vectors, n), vectors, n);
+    for (let i = 0; i < n * n; i++) {
+      expect(back[i]).toBeCloseTo(m[i]!, 9);
+      expect(eye[i]).toBeCloseTo(i % (n + 1) === 0 ? 1 : 0, 12);
+    }
+  });
+
+  it('the matrix square root squares back to the matrix, and is itself symmetric', () => {
+    const n = 5;
+    const a = Float64Array.from(new Rng(3).normal(n * n));
+    const m = matmul(a, transpose(a, n), n);
+    const r = sqrtPsd(m, n);
+    const rr = matmul(r, r, n);
+    for (let i = 0; i < n * n; i++) {
+      expect(rr[i]).toBeCloseTo(m[i]!, 9);
+      expect(r[i]).toBeCloseTo(transpose(r, n)[i]!, 12);
+    }
+  });
+});
+
+describe('Fréchet distance', () => {
+  it('of two diagonal Gaussians is ‖μ1 − μ2‖² + Σ(σ1 − σ2)²', () => {
     const a = gaussian([0, 1, 2], [[4, 0, 0], [0, 1, 0], [0, 0, 9]]);
     const b = gaussian([1, 1, 0], [[1, 0, 0], [0, 1, 0], [0, 0, 4]]);
-    expect(frechetDistance(a, b)).toBeCloseTo(1 + 0 + 4 + (2 - 1) ** 2 + 0 + (3 - 2) ** 2, 8);
+    expect(frechetDistance(a, b)).toBeCloseTo(1 + 0 + 4 + (2 - 1) ** 2 + 0 + (3 - 2) ** 2, 9);
   });
 
-  it('FD of a set with itself is 0, and FD is symmetric for full covariances', () => {
-    const rng = new Rng(1);
-    const x = rng.normal(500 * 6).map((v, i) => v * (1 + (i % 6)) + (i % 3));
-    const y = rng.normal(500 * 6).map((v, i) => v + (i % 2));
-    const gx = fitGaussian(x, 500, 6);
-    const gy = fitGaussian(y, 500, 6);
-    expect(frechetDistance(gx, gx)).toBeLessThan(1e-8);
-    expect(frechetDistance(gx, gy)).toBeCloseTo(frechetDistance(gy, gx), 6);
+  it('of full (rotated) covariances matches the closed form ‖Δμ‖² + Σ(√λ1 − √λ2)² for commuting Σ1 = Q D1 Qᵀ, Σ2 = Q D2 Qᵀ', () => {
+    const n = 6;
+    const q = rotation(n, 11);
+    const d1 = [1, 4, 9, 0.25, 2, 16];
+    const d2 = [4, 1, 1, 1, 8, 9];
+    const s1 = matmul(matmul(q, diag(d1), n), transpose(q, n), n);
+    const s2 = matmul(matmul(q, diag(d2), n), transpose(q, n), n);
+    const a: Gaussian = { mean: Float64Array.from([0, 0, 1, 2, 3, 0]), cov: s1, dim: n };
+    const b: Gaussian = { mean: Float64Array.from([1, 0, 1, 0, 3, 0]), cov: s2, dim: n };
+    const expected = 1 + 4 + d1.reduce((s, v, i) => s + (Math.sqrt(v) - Math.sqrt(d2[i]!)) ** 2, 0);
+    expect(frechetDistance(a, b)).toBeCloseTo(expected, 8);
+    expect(frechetDistance(b, a)).toBeCloseTo(expected, 8);
   });
 
-  it('the matrix square root squares back, and the eigen-decomposition reconstructs', () => {
-    const rng = new Rng(2);
-    const a = Float64Array.from(rng.normal(25));
-    const m = matmul(a, Float64Array.from({ length: 25 }, (_, i) => a[(i % 5) * 5 + Math.floor(i / 5)]!), 5); // A·Aᵀ
-    const r = sqrtPsd(m, 5);
-    const rr = matmul(r, r, 5);
-    for (let i = 0; i < 25; i++) expect(rr[i]).toBeCloseTo(m[i]!, 8);
-    const { values } = symmetricEigen(m, 5);
-    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo([0, 6, 12, 18, 24].reduce((s, i) => s + m[i]!, 0), 8);
+  it('of non-commuting 2-D Gaussians matches the closed form tr(Σ1 + Σ2) − 2 √(tr Σ1Σ2 + 2 √det Σ1Σ2)', () => {
+    // In 2-D, tr √M = √(tr M + 2 √det M) for M with non-negative eigenvalues.
+    const s1 = [[2, 0.9], [0.9, 1]];
+    const s2 = [[1, -0.4], [-0.4, 3]];
+    const a = gaussian([0, 0], s1);
+    const b = gaussian([0.5, -1], s2);
+    const p = matmul(a.cov, b.cov, 2);
+    const trP = p[0]! + p[3]!;
+    const detP = p[0]! * p[3]! - p[1]! * p[2]!;
+    const expected = 0.25 + 1 + 2 + 1 + 1 + 3 - 2 * Math.sqrt(trP + 2 * Math.sqrt(detP));
+    expect(frechetDistance(a, b)).toBeCloseTo(expected, 10);
   });
 
-  it('KID is about 0 for one distribution and clearly positive for a shifted one', () => {
+  it('of samples approaches the closed form, is 0 for a set with itself, and is symmetric', () => {
+    const n = 4;
+    const l1 = Float64Array.from([1, 0, 0, 0, 0.5, 1, 0, 0, 0, 0.3, 2, 0, 0.2, 0, 0, 1]);
+    const l2 = Float64Array.from([2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0.5]);
+    const x = sampleGaussian([0, 0, 0, 0], l1, 20000, 1);
+    const y = sampleGaussian([1, 0, -1, 0], l2, 20000, 2);
+    const gx = fitGaussian(x, 20000, n);
+    const gy = fitGaussian(y, 20000, n);
+    const exact = frechetDistance(
+      { mean: new Float64Array(n), cov: matmul(l1, transpose(l1, n), n), dim: n },
+      { mean: Float64Array.from([1, 0, -1, 0]), cov: matmul(l2, transpose(l2, n), n), dim: n },
+    );
+    expect(Math.abs(frechetDistance(gx, gy) - exact)).toBeLessThan(0.05 * exact);
+    expect(frechetDistance(gx, gx)).toBeLessThan(1e-9);
+    expect(frechetDistance(gx, gy)).toBeCloseTo(frechetDistance(gy, gx), 9);
+  });
+});
+
+describe('KID', () => {
+  it('is about 0 for one distribution and clearly positive for a shifted one', () => {
     const rng = new Rng(3);
     const x = rng.normal(400 * 8);
     const y = rng.normal(400 * 8);
@@ -51,46 +133,122 @@ describe('metrics against known answers', () => {
     const diff = kernelDistance(x, 400, shifted, 400, 8, 5, 200, 1);
     expect(Math.abs(same.kid)).toBeLessThan(3 * same.kidStd + 0.02);
     expect(diff.kid).toBeGreaterThan(0.2);
+    expect(diff.kid).toBeGreaterThan(10 * Math.abs(same.kid));
   });
 
-  it('precision and recall of a set against itself are 1, and 0 against a far-away set', () => {
+  it('matches a direct evaluation of the unbiased MMD² formula with the cubic kernel', () => {
+    const dim = 3;
+    const x = new Rng(4).normal(5 * dim);
+    const y = new Rng(5).normal(5 * dim).map((v) => v + 0.5);
+    const k = (a: Float32Array, i: number, b: Float32Array, j: number) => {
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += a[i * dim + d]! * b[j * dim + d]!;
+      return (dot / dim + 1) ** 3;
+    };
+    let xx = 0;
+    let yy = 0;
+    let xy = 0;
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 5; j++) {
+        if (i !== j) {
+          xx += k(x, i, x, j);
+          yy += k(y, i, y, j);
+        }
+        xy += k(x, i, y, j);
+      }
+    }
+    // One subset of all rows: the permutation does not change the sums.
+    const r = kernelDistance(x, 5, y, 5, dim, 1, 5, 9);
+    expect(r.kid).toBeCloseTo(xx / 20 + yy / 20 - (2 * xy) / 25, 10);
+    expect(r.kidStd).toBe(0);
+  });
+});
+
+describe('precision and recall', () => {
+  it('are 1 for a set against itself and 0 against a far-away set', () => {
     const x = new Rng(4).normal(200 * 4);
     expect(precisionRecall(x, 200, x, 200, 4)).toEqual({ precision: 1, recall: 1 });
     const far = x.map((v) => v + 100);
     expect(precisionRecall(x, 200, far, 200, 4)).toEqual({ precision: 0, recall: 0 });
   });
 
-  it('the classifier score is 1 for unsure predictions and 10 for sure, balanced ones', () => {
+  it('separate realism from coverage: samples from one corner of the data are precise but recall little', () => {
+    const real = new Rng(5).normal(600 * 2);
+    const corner = new Rng(6).normal(600 * 2).map((v) => 0.1 * v + 0.3);
+    const r = precisionRecall(real, 600, corner, 600, 2);
+    expect(r.precision).toBeGreaterThan(0.95);
+    expect(r.recall).toBeLessThan(0.2);
+  });
+});
+
+describe('classifier score, recognisability, coverage', () => {
+  it('the score is 1 for uniform predictions, 10 for sure and balanced, 1 for sure of one class', () => {
     const unsure = new Float32Array(100 * 10).fill(0.1);
-    expect(classifierScores(unsure, 100, 10).classifierScore).toBeCloseTo(1, 6);
+    expect(classifierScore(unsure, 100, 10)).toBeCloseTo(1, 6);
+    expect(recognisability(unsure, 100, 10)).toBeCloseTo(0.1, 6);
     const sure = new Float32Array(100 * 10);
     for (let i = 0; i < 100; i++) sure[i * 10 + (i % 10)] = 1;
     const s = classifierScores(sure, 100, 10);
     expect(s.classifierScore).toBeCloseTo(10, 6);
     expect(s.recognisability).toBe(1);
-    expect(s.coverage.every((c) => Math.abs(c - 0.1) < 1e-9)).toBe(true);
+    expect(s.coverage.every((c) => Math.abs(c - 0.1) < 1e-12)).toBe(true);
+    const oneClass = new Float32Array(100 * 10);
+    for (let i = 0; i < 100; i++) oneClass[i * 10 + 3] = 1;
+    expect(classifierScore(oneClass, 100, 10)).toBeCloseTo(1, 6);
+    expect(coverage(oneClass, 100, 10)).toEqual([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
   });
 
-  it('the backend nearest-neighbour search agrees with the plain one', async () => {
+  it('the score of sure predictions over k balanced classes is k', () => {
+    const p = new Float32Array(60 * 10);
+    for (let i = 0; i < 60; i++) p[i * 10 + (i % 4)] = 1;
+    expect(classifierScore(p, 60, 10)).toBeCloseTo(4, 6);
+  });
+});
+
+describe('novelty', () => {
+  it('the backend nearest-neighbour search agrees with nearestNeighbours', async () => {
     await initBackend('cpu');
     const rng = new Rng(5);
     const q = rng.normal(7 * 5);
     const p = rng.normal(50 * 5);
-    const fast = nearestTrain(q, 7, p, 50, 5, 16);
+    const fast = await nearestInPool(q, 7, p, 50, 5, 16);
     const plain = nearestNeighbours(q, p, 5, 1);
     for (let i = 0; i < 7; i++) {
       expect(fast.index[i]).toBe(plain[i]![0]!.index);
       expect(fast.distance[i]).toBeCloseTo(plain[i]![0]!.distance, 4);
     }
   });
+
+  it('memorisationRate counts samples below the 1st percentile of test distances', () => {
+    const test = Float64Array.from({ length: 101 }, (_, i) => 1 + i / 10); // 1st percentile: 1.1
+    expect(percentile(test, 0.01)).toBeCloseTo(1.1, 12);
+    expect(memorisationRate([0, 0.5, 1.05, 2, 3], test)).toEqual({ rate: 0.6, threshold: percentile(test, 0.01) });
+    expect(memorisationRate([5, 6], test).rate).toBe(0);
+  });
 });
 
-describe('FD in the shipped classifier\'s feature space', () => {
+describe('the registry', () => {
+  it('lists every metric once, cheap ones first-class, and rejects unknown names with a one-line UserError', () => {
+    expect(ALL_METRICS()).toEqual(['fd', 'fdFloor', 'kid', 'recognisability', 'classifierScore', 'coverage', 'precisionRecall', 'novelty']);
+    expect(CHEAP_METRICS()).toEqual(['fd', 'fdFloor', 'kid', 'recognisability', 'classifierScore', 'coverage']);
+    expect(listMetrics().every((m) => m.description.length > 10)).toBe(true);
+    expect(resolveMetricNames(['novelty'])).toEqual([...CHEAP_METRICS(), 'novelty']);
+    expect(resolveMetricNames(undefined, false)).toEqual(CHEAP_METRICS());
+    expect(() => resolveMetricNames(['fid'])).toThrow(UserError);
+    expect(() => resolveMetricNames(['fid'])).toThrow(/unknown metric "fid" \(allowed: fd, /);
+  });
+});
+
+describe('in the shipped classifier\'s feature space', () => {
+  const shipped = fs.existsSync(`${classifierDir('fashion-mnist')}/model.json`);
   beforeAll(async () => {
     await initBackend('auto');
   });
+  afterAll(async () => {
+    await clearRealStats();
+  });
 
-  it('orders real < blurred < noise, and leaves no tensors behind', async () => {
+  it.runIf(shipped)('FD orders real test vs train < blurred < noise, and leaves no tensors behind', async () => {
     const data = await loadDataset({ dataset: 'fashion-mnist' });
     const net = await loadFeatureNet('fashion-mnist');
     const n = 400;
@@ -99,13 +257,15 @@ describe('FD in the shipped classifier\'s feature space', () => {
     const test = batchPixels(data.test, idx);
     const train = batchPixels(data.train, idx.map((i) => i * 7));
     const blurred = tf.tidy(() => {
-      const k = tf.fill([3, 3, 1, 1], 1 / 9) as tf.Tensor4D;
+      const k = tf.fill([5, 5, 1, 1], 1 / 25) as tf.Tensor4D;
       return tf.conv2d(tf.tensor4d(train, [n, ...shape]), k, 1, 'same').dataSync() as Float32Array;
     });
     const noise = new Rng(6).normal(n * 784).map((v) => Math.max(-1, Math.min(1, v)));
     const before = tf.memory().numTensors;
     const g = (px: Float32Array) => {
       const f = featuresOf(net, px, n, shape);
+      expect(f.dim).toBe(128);
+      expect(f.classes).toBe(10);
       return fitGaussian(f.features, n, f.dim);
     };
     const real = g(test);
@@ -116,5 +276,59 @@ describe('FD in the shipped classifier\'s feature space', () => {
     expect(fdReal).toBeLessThan(fdBlur);
     expect(fdBlur).toBeLessThan(fdNoise);
     net.dispose();
+  });
+
+  it.runIf(shipped)('evaluateImages of real images: small FD near its floor, recognisable, even coverage, precise; no memorisation', async () => {
+    const data = await loadDataset({ dataset: 'fashion-mnist' });
+    const n = 300;
+    // Real training images, a different slice from the floor's, stand in for a perfect generator.
+    const px = batchPixels(data.train, Array.from({ length: n }, (_, i) => 2999 - i * 7));
+    const r = await evaluateImages(px, n, { dataset: 'fashion-mnist', samples: n, seed: 1, realImages: 300, prSamples: 300, noveltySamples: 100, nearestExamples: 2, trainPool: 3000 });
+    expect(r.metrics).toEqual(ALL_METRICS());
+    expect(r.classifier).toEqual({ dir: 'models/classifier-fashion-mnist', weights: expect.stringMatching(/^[0-9a-f]{16}$/), testAccuracy: expect.any(Number) });
+    expect(r.fd).toBeLessThan(3 * r.fdFloor + 1);
+    // (KID's scale here: a collapsed fmnist-lms run scores ≈ 9, an untrained generator far more.)
+    expect(Math.abs(r.kid)).toBeLessThan(0.5);
+    expect(r.recognisability).toBeGreaterThan(0.8);
+    expect(r.classifierScore).toBeGreaterThan(6);
+    expect(r.coverage.every((c) => c > 0.03 && c < 0.2)).toBe(true);
+    expect(r.precision).toBeGreaterThan(0.6);
+    expect(r.recall).toBeGreaterThan(0.6);
+    // They ARE training images: every one is at distance 0 from itself.
+    expect(r.memorisationRate).toBe(1);
+    expect(r.nearest![0]).toMatchObject({ sample: 0, trainIndex: 2999, featureTrainIndex: 2999 });
+    expect(r.nearest![0]!.pixelDistance).toBeLessThan(1e-3);
+    expect(r.nearest![0]!.featureDistance).toBeLessThan(1e-3);
+  });
+
+  it.runIf(shipped)('evaluateGenerator: repeatable for a seed, all keys, and tf.memory flat across calls (tiny untrained generator)', async () => {
+    const z = tf.input({ shape: [16] });
+    let x = tf.layers.dense({ units: 7 * 7 * 8, activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }) }).apply(z) as tf.SymbolicTensor;
+    x = tf.layers.reshape({ targetShape: [7, 7, 8] }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2dTranspose({ filters: 8, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: z, outputs: x });
+    const config = { dataset: 'fashion-mnist', classFilter: null, latentDim: 16, imageShape: [28, 28, 1], conditional: false, numClasses: 10, preset: 'test' } as unknown as RunConfig;
+    const gen: LoadedGenerator = { model, config, runDir: '', latentDim: 16, imageShape: [28, 28, 1], conditional: false, numClasses: 10, classNames: [] };
+    const o = { samples: 120, seed: 7, realImages: 300, prSamples: 120, noveltySamples: 60, nearestExamples: 1, trainPool: 2000 };
+    const first = await evaluateGenerator(gen, o);
+    const before = tf.memory().numTensors;
+    const second = await evaluateGenerator(gen, o);
+    const cheap = await evaluateGenerator(gen, { ...o, full: false });
+    expect(tf.memory().numTensors).toBe(before);
+    const { timings: _t1, ...a } = first;
+    const { timings: _t2, ...b } = second;
+    expect(b).toEqual(a);
+    for (const key of ['fd', 'fdFloor', 'kid', 'kidStd', 'recognisability', 'classifierScore', 'precision', 'recall', 'memorisationRate']) {
+      expect(Number.isFinite((first as unknown as Record<string, number>)[key]), key).toBe(true);
+    }
+    expect(first.coverage).toHaveLength(10);
+    expect(first.samples).toBe(120);
+    // An untrained generator is far from the data; real images sit near the floor.
+    expect(first.fd).toBeGreaterThan(10 * first.fdFloor);
+    expect(cheap.metrics).toEqual(CHEAP_METRICS());
+    expect(cheap.precision).toBeUndefined();
+    expect(cheap.fd).toBe(first.fd);
+    model.dispose();
   });
 });

@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifierDir } from '../classifier/model';
+import { DEFAULT_MODEL_DIR } from '../generate';
+
+const BIN = path.resolve(__dirname, '../../bin/fashion-gan.js');
+const ready = fs.existsSync(path.join(classifierDir('fashion-mnist'), 'model.json')) && fs.existsSync(path.join(DEFAULT_MODEL_DIR, 'config.json'));
+let tmp: string;
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, FASHION_GAN_DATA: '' }, timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fashion-gan-evaluate-'));
+  // A copy of the shipped model, so evaluate writes its evaluation.json here, not into models/.
+  if (ready) fs.cpSync(DEFAULT_MODEL_DIR, path.join(tmp, 'run'), { recursive: true, filter: (f) => !f.endsWith('evaluation.json') });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe.runIf(ready)('evaluate and classifier evaluate on the command line', () => {
+  it('classifier evaluate --json prints {"testAccuracy"}, the number training.json recorded', () => {
+    const r = run(['classifier', 'evaluate', '--json']);
+    expect(r.code).toBe(0);
+    const recorded = JSON.parse(fs.readFileSync(path.join(classifierDir('fashion-mnist'), 'training.json'), 'utf8')).testAccuracy;
+    expect(JSON.parse(r.stdout)).toEqual({ testAccuracy: expect.closeTo(recorded, 3) });
+  });
+
+  it('evaluate --quick --json prints one object and writes evaluation.json; the table names every number', () => {
+    const r = run(['evaluate', '--run', 'run', '--quick', '--samples', '100', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    for (const k of ['samples', 'fd', 'fdFloor', 'kid', 'kidStd', 'recognisability', 'classifierScore', 'coverage']) expect(out, k).toHaveProperty(k);
+    expect(out.samples).toBe(100);
+    const saved = JSON.parse(fs.readFileSync(path.join(tmp, 'run', 'evaluation.json'), 'utf8'));
+    expect(saved).toMatchObject({ run: 'run', seed: 1000000, fd: out.fd, samples: 100 });
+    const table = run(['evaluate', '--run', 'run', '--samples', '100', '--metrics', 'precisionRecall']);
+    expect(table.code).toBe(0);
+    for (const row of ['FD', 'KID', 'recognisability', 'classifier score', 'precision / recall', 'coverage']) expect(table.stdout).toContain(row);
+    expect(table.stdout).not.toContain('memorisation');
+  });
+
+  it('bad options are one-line errors naming the option and what is allowed', () => {
+    const bad = run(['evaluate', '--run', 'run', '--metrics', 'fid']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^fashion-gan: --metrics fid: unknown metric "fid" \(allowed: fd, .*novelty\)$/m);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    const model = run(['classifier', 'evaluate', '--model', 'nope']);
+    expect(model.code).toBe(1);
+    expect(model.stderr.trim()).toBe('fashion-gan: --model nope: no model.json there (expected a folder written by `fashion-gan classifier train --out DIR`)');
+  });
+});
