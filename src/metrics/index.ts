@@ -265,6 +265,17 @@ registerMetric({
 // ---------------------------------------------------------------------------------------------
 // Real statistics, features, sampling.
 
+/** The arrays end to end in one Float32Array. */
+function concat(xs: Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of xs) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
+
 function range(start: number, count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => start + i);
 }
@@ -310,16 +321,7 @@ export function featuresOf(net: FeatureNet, pixelsMinus1To1: Float32Array, n: nu
   }
   const dim = parts.length ? parts[0]!.f.length / Math.min(chunk, n) : 0;
   const classes = parts.length ? parts[0]!.p.length / Math.min(chunk, n) : 0;
-  const cat = (xs: Float32Array[]) => {
-    const out = new Float32Array(xs.reduce((s, a) => s + a.length, 0));
-    let at = 0;
-    for (const a of xs) {
-      out.set(a, at);
-      at += a.length;
-    }
-    return out;
-  };
-  return { features: cat(parts.map((q) => q.f)), probs: cat(parts.map((q) => q.p)), dim, classes };
+  return { features: concat(parts.map((q) => q.f)), probs: concat(parts.map((q) => q.p)), dim, classes };
 }
 
 /** `featuresOf`, yielding to the event loop between chunks of 500 images. */
@@ -358,16 +360,7 @@ async function splitFeatures(net: FeatureNet, split: Split, indices: ArrayLike<n
     classes = r.classes;
     await yieldToEventLoop();
   }
-  const cat = (xs: Float32Array[]) => {
-    const out = new Float32Array(xs.reduce((s, a) => s + a.length, 0));
-    let at = 0;
-    for (const a of xs) {
-      out.set(a, at);
-      at += a.length;
-    }
-    return out;
-  };
-  return { features: cat(f), probs: cat(p), dim, classes };
+  return { features: concat(f), probs: concat(p), dim, classes };
 }
 
 const cache = new Map<string, Promise<RealStats>>();

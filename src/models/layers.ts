@@ -38,25 +38,62 @@ interface SNArgs {
   name?: string;
 }
 
-/** Conv2D ('same' padding, NHWC) whose kernel is divided by its spectral norm on every call. */
-export class SNConv2D extends tf.layers.Layer {
-  static className = 'SNConv2D';
+/**
+ * A linear layer (kernel, optional bias) whose kernel is divided by its spectral norm on every
+ * call; `u` is the power iteration's persistent vector (a non-trainable weight, so checkpoints
+ * keep it). Subclasses say what the kernel's shape is and how it is applied.
+ */
+abstract class SpectralNormLayer extends tf.layers.Layer {
   private kernel!: tf.LayerVariable;
   private bias: tf.LayerVariable | null = null;
   private u!: tf.LayerVariable;
 
-  constructor(private readonly args: SNArgs) {
+  constructor(protected readonly args: SNArgs) {
     super({ name: args.name });
   }
 
+  /** Output channels (filters or units). */
+  protected abstract units(): number;
+  protected abstract kernelShape(inChannels: number): number[];
+  /** x ⊛ w without the bias. */
+  protected abstract linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor;
+
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const s = inputShape as number[];
-    const k = this.args.kernelSize!;
-    const f = this.args.filters!;
-    this.kernel = this.addWeight('kernel', [k, k, s[s.length - 1]!, f], 'float32', this.args.kernelInitializer);
-    if (this.args.useBias) this.bias = this.addWeight('bias', [f], 'float32', tf.initializers.zeros());
-    this.u = this.addWeight('sn_u', [1, f], 'float32', tf.initializers.randomNormal({ seed: this.args.uSeed }), undefined, false);
+    const units = this.units();
+    this.kernel = this.addWeight('kernel', this.kernelShape(s[s.length - 1]!), 'float32', this.args.kernelInitializer);
+    if (this.args.useBias) this.bias = this.addWeight('bias', [units], 'float32', tf.initializers.zeros());
+    this.u = this.addWeight('sn_u', [1, units], 'float32', tf.initializers.randomNormal({ seed: this.args.uSeed }), undefined, false);
     this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const y = this.linear(x, spectralNormalise(this.kernel.read(), this.u, !!kwargs.training));
+      return this.bias ? tf.add(y, this.bias.read()) : y;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), useBias: this.args.useBias };
+  }
+}
+
+/** Conv2D ('same' padding, NHWC) whose kernel is divided by its spectral norm on every call. */
+export class SNConv2D extends SpectralNormLayer {
+  static className = 'SNConv2D';
+
+  protected units(): number {
+    return this.args.filters!;
+  }
+
+  protected kernelShape(inChannels: number): number[] {
+    return [this.args.kernelSize!, this.args.kernelSize!, inChannels, this.args.filters!];
+  }
+
+  protected linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+    return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, this.args.strides!, 'same');
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -65,54 +102,33 @@ export class SNConv2D extends tf.layers.Layer {
     return [n!, Math.ceil(h! / s), Math.ceil(w! / s), this.args.filters!];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const w = spectralNormalise(this.kernel.read(), this.u, !!kwargs.training) as tf.Tensor4D;
-      const y = tf.conv2d(x, w, this.args.strides!, 'same');
-      return this.bias ? tf.add(y, this.bias.read()) : y;
-    });
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.args.filters!, kernelSize: this.args.kernelSize!, strides: this.args.strides!, useBias: this.args.useBias };
+    return { ...super.getConfig(), filters: this.args.filters!, kernelSize: this.args.kernelSize!, strides: this.args.strides! };
   }
 }
 
 /** Dense whose kernel is divided by its spectral norm on every call. */
-export class SNDense extends tf.layers.Layer {
+export class SNDense extends SpectralNormLayer {
   static className = 'SNDense';
-  private kernel!: tf.LayerVariable;
-  private bias: tf.LayerVariable | null = null;
-  private u!: tf.LayerVariable;
 
-  constructor(private readonly args: SNArgs) {
-    super({ name: args.name });
+  protected units(): number {
+    return this.args.units!;
   }
 
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const s = inputShape as number[];
-    this.kernel = this.addWeight('kernel', [s[s.length - 1]!, this.args.units!], 'float32', this.args.kernelInitializer);
-    if (this.args.useBias) this.bias = this.addWeight('bias', [this.args.units!], 'float32', tf.initializers.zeros());
-    this.u = this.addWeight('sn_u', [1, this.args.units!], 'float32', tf.initializers.randomNormal({ seed: this.args.uSeed }), undefined, false);
-    this.built = true;
+  protected kernelShape(inChannels: number): number[] {
+    return [inChannels, this.args.units!];
+  }
+
+  protected linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
+    return tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = inputShape as (number | null)[];
-    return [s[0]!, this.args.units!];
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
-      const y = tf.matMul(x, spectralNormalise(this.kernel.read(), this.u, !!kwargs.training) as tf.Tensor2D);
-      return this.bias ? tf.add(y, this.bias.read()) : y;
-    });
+    return [(inputShape as (number | null)[])[0]!, this.args.units!];
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), units: this.args.units!, useBias: this.args.useBias };
+    return { ...super.getConfig(), units: this.args.units! };
   }
 }
 
