@@ -8,6 +8,7 @@ import type { Preset } from '../models/spec';
 import { Adam } from '../training/adam';
 import { trainStep, type Gan } from '../training/step';
 import { Rng } from '../util/rng';
+import { KernelProfiler, type KernelRow } from './profile';
 
 export interface BenchResult {
   preset: string;
@@ -19,6 +20,8 @@ export interface BenchResult {
   stepSeconds: number[];
   numTensorsBefore: number;
   numTensorsAfter: number;
+  /** Per-kernel times per timed step, with `profile`. */
+  profile?: KernelRow[];
 }
 
 const median = (xs: number[]) => {
@@ -31,7 +34,7 @@ const median = (xs: number[]) => {
  * data of the right shape) and the generation of 64 images, after `warmup` untimed steps.
  * Reports medians.
  */
-export async function benchBackend(preset: Preset, backend: BackendName, batchSize: number, steps: number, warmup = 2): Promise<BenchResult> {
+export async function benchBackend(preset: Preset, backend: BackendName, batchSize: number, steps: number, warmup = 2, profile = false): Promise<BenchResult> {
   const chosen = await initBackend(backend);
   const { model } = preset;
   const rng = new Rng(1);
@@ -39,11 +42,15 @@ export async function benchBackend(preset: Preset, backend: BackendName, batchSi
   const discriminator = buildDiscriminator(model, 2);
   const gan: Gan = { generator, discriminator, optG: new Adam(preset.optimizerG, generator.trainableWeights), optD: new Adam(preset.optimizerD, discriminator.trainableWeights) };
   const real = tf.tensor4d(rng.normal(batchSize * model.imageShape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v)), [batchSize, ...model.imageShape]);
+  const profiler = profile ? new KernelProfiler(chosen.name) : null;
   try {
     const stepSeconds: number[] = [];
     let numTensorsBefore = 0;
     for (let i = 0; i < warmup + steps; i++) {
-      if (i === warmup) numTensorsBefore = tf.memory().numTensors;
+      if (i === warmup) {
+        numTensorsBefore = tf.memory().numTensors;
+        profiler?.start();
+      }
       const z = tf.tensor2d(rng.normal(batchSize * model.latentDim), [batchSize, model.latentDim]);
       const t0 = performance.now();
       trainStep(gan, { real, z }, rng, preset.recipe);
@@ -51,6 +58,7 @@ export async function benchBackend(preset: Preset, backend: BackendName, batchSi
       z.dispose();
       if (i >= warmup) stepSeconds.push(dt);
     }
+    profiler?.stop();
     const numTensorsAfter = tf.memory().numTensors;
     const z64 = rng.normal(64 * model.latentDim);
     const genMs: number[] = [];
@@ -68,8 +76,10 @@ export async function benchBackend(preset: Preset, backend: BackendName, batchSi
       stepSeconds,
       numTensorsBefore,
       numTensorsAfter,
+      ...(profiler ? { profile: profiler.rows(steps) } : {}),
     };
   } finally {
+    profiler?.stop();
     tf.dispose(real);
     gan.optG.dispose();
     gan.optD.dispose();

@@ -257,9 +257,11 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--backend <list>', 'comma-separated backends to measure: native, wasm, cpu, tensorflow', 'native,wasm')
     .option('--no-torch', 'skip the PyTorch reference (bench/torch_step.py)')
     .option('--json', 'one JSON object per backend measured')
+    .option('--profile', 'also time every kernel of the train step and print the slowest (with GFLOP/s for convolutions and matrix products); profiling adds a little time per kernel call')
     .addHelpText('after', '\nSpeed is measured here, never in tests: the machine is shared and noisy. Quote medians and ratios from one run.')
-    .action(async (o: { preset: string; batchSize: number; steps: number; backend: string; torch: boolean; json?: boolean }) => {
+    .action(async (o: { preset: string; batchSize: number; steps: number; backend: string; torch: boolean; json?: boolean; profile?: boolean }) => {
       const { benchBackend, benchPyTorch } = await import('../bench/bench');
+      const { formatProfile } = await import('../bench/profile');
       const preset = getPreset(o.preset);
       const names = o.backend.split(',').map((s) => s.trim()).filter(Boolean);
       if (names.length === 0) throw new UserError(`--backend ${o.backend}: name at least one backend (allowed: native, wasm, cpu, tensorflow)`);
@@ -269,7 +271,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       for (const n of names) {
         let r;
         try {
-          r = await benchBackend(preset, n as BackendName, o.batchSize, o.steps);
+          r = await benchBackend(preset, n as BackendName, o.batchSize, o.steps, 2, !!o.profile);
         } catch (err) {
           if (err instanceof UserError) {
             say(`${n}: skipped (${err.message})`);
@@ -279,9 +281,10 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
         }
         const ratio = torch && !('skipped' in torch) ? r.trainImagesPerSec / torch.trainImagesPerSec : undefined;
         if (o.json) {
-          console.log(JSON.stringify({ preset: r.preset, backend: r.backend, batchSize: r.batchSize, trainImagesPerSec: r.trainImagesPerSec, generate64Ms: r.generate64Ms, ...(ratio !== undefined ? { pytorchImagesPerSec: (torch as { trainImagesPerSec: number }).trainImagesPerSec, ratioToPyTorch: ratio } : {}), numTensorsBefore: r.numTensorsBefore, numTensorsAfter: r.numTensorsAfter }));
+          console.log(JSON.stringify({ preset: r.preset, backend: r.backend, batchSize: r.batchSize, trainImagesPerSec: r.trainImagesPerSec, generate64Ms: r.generate64Ms, ...(ratio !== undefined ? { pytorchImagesPerSec: (torch as { trainImagesPerSec: number }).trainImagesPerSec, ratioToPyTorch: ratio } : {}), numTensorsBefore: r.numTensorsBefore, numTensorsAfter: r.numTensorsAfter, ...(r.profile ? { profile: r.profile } : {}) }));
         } else {
           console.log(`${r.preset} batch ${r.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`);
+          if (r.profile) console.log(formatProfile(r.profile, (1000 * r.batchSize) / r.trainImagesPerSec));
         }
       }
       if (torch && !('skipped' in torch)) {

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
+import { totalmem } from 'node:os';
 import { nativeOverrides, type KernelArgs, type KernelImpl } from './kernels';
+import { Recycler } from './recycler';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
 
@@ -10,6 +12,32 @@ const PRIORITY = 1;
 
 let state: string | null | undefined;
 const hits = new Map<string, number>();
+
+/** Recycled kernel outputs (see recycler.ts): at most a quarter of the machine's memory waits in it. */
+export const recycler = new Recycler(Math.min(4 * 2 ** 30, totalmem() / 4));
+
+type DataId = tf.TensorInfo['dataId'];
+type Values = ReturnType<MathBackendCPU['readSync']>;
+
+/** MathBackendCPU that tells the recycler when tensor data is written, read from outside a kernel, or deleted. */
+class NativeBackend extends MathBackendCPU {
+  override write(values: Parameters<MathBackendCPU['write']>[0], shape: number[], dtype: tf.DataType): DataId {
+    const id = super.write(values, shape, dtype);
+    recycler.hold(values, id);
+    return id;
+  }
+  override readSync(dataId: DataId): Values {
+    const v = super.readSync(dataId);
+    recycler.read(this.data.get(dataId)?.values);
+    return v;
+  }
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const done = super.disposeData(dataId, force);
+    if (values !== undefined && !this.data.has(dataId)) recycler.release(values, dataId);
+    return done;
+  }
+}
 
 /** Registers a TF.js backend named 'native' (a MathBackendCPU whose hot kernels run in the addon). Returns null on success, or a one-line reason it is unavailable (addon not built, library missing). Idempotent. */
 export function registerNativeBackend(): string | null {
@@ -20,16 +48,16 @@ export function registerNativeBackend(): string | null {
     return state;
   }
   if (tf.findBackendFactory('native') == null) {
-    tf.registerBackend('native', () => new MathBackendCPU(), PRIORITY);
+    tf.registerBackend('native', () => new NativeBackend(), PRIORITY);
   }
-  const overrides = nativeOverrides();
+  const overrides = nativeOverrides((n) => recycler.alloc(n));
   const already = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (already.has(k.kernelName)) continue;
     const override = overrides[k.kernelName];
     const fallback = k.kernelFunc as unknown as KernelImpl;
     const name = k.kernelName;
-    const kernelFunc = override
+    const run = override
       ? (args: KernelArgs) => {
           let fellBack = false;
           const result = override(addon as NativeAddon, args, (a) => {
@@ -39,8 +67,16 @@ export function registerNativeBackend(): string | null {
           if (!fellBack) hits.set(name, (hits.get(name) ?? 0) + 1);
           return result;
         }
-      : k.kernelFunc;
-    tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as tf.KernelFunc });
+      : fallback;
+    const kernelFunc = (args: KernelArgs) => {
+      recycler.kernelDepth++;
+      try {
+        return run(args);
+      } finally {
+        recycler.kernelDepth--;
+      }
+    };
+    tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
   state = null;
   return state;

@@ -30,14 +30,10 @@ function out(backend: MathBackendCPU, shape: number[], values: Float32Array | Ui
 const size = (shape: number[]) => util.sizeFromShape(shape);
 
 /**
- * A Float32Array for a kernel output that the addon overwrites completely. Large ones skip
- * zero-filling (Buffer.allocUnsafe gives each such array its own ArrayBuffer, offset 0).
+ * A Float32Array for a kernel output that the addon overwrites completely (contents are garbage).
+ * `nativeOverrides` sets where they come from: the recycler of the backend that registers them.
  */
-function alloc(n: number): Float32Array {
-  if (n < 16384) return new Float32Array(n);
-  const buf = Buffer.allocUnsafe(n * 4);
-  return new Float32Array(buf.buffer, buf.byteOffset, n);
-}
+let alloc: (n: number) => Float32Array = (n) => new Float32Array(n);
 
 // ------------------------------------------------------------------------------------------
 // Activations (codes shared with addon.cc `Act`).
@@ -371,8 +367,9 @@ const addN: Override = (addon, args, fallback) => {
   return out(backend, list[0].shape, y);
 };
 
-/** Kernel name → native override. */
-export function nativeOverrides(): Record<string, Override> {
+/** Kernel name → native override; outputs come from `allocate` (default: fresh zeroed arrays). */
+export function nativeOverrides(allocate?: (n: number) => Float32Array): Record<string, Override> {
+  if (allocate) alloc = allocate;
   const o: Record<string, Override> = {
     Conv2D: conv2D,
     FusedConv2D: fusedConv2D,
