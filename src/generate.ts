@@ -71,6 +71,9 @@ export function slerpLatents(a: Float32Array, b: Float32Array, steps: number): F
   return out;
 }
 
+/** Images per forward pass when generating (predict's default of 32 splits every grid in two). */
+export const PREDICT_BATCH = 256;
+
 /**
  * Runs the generator in inference mode on latents (and class labels for a conditional model;
  * without labels a conditional model draws the classes in turn, 0, 1, …, so samples are balanced).
@@ -83,9 +86,9 @@ export function generateBatch(gen: LoadedGenerator, latents: Float32Array, label
     if (gen.conditional) {
       if (labels && labels.length !== n) throw new Error('generateBatch: a conditional generator needs one label per latent');
       const y = labels ? Float32Array.from(labels) : Float32Array.from({ length: n }, (_, i) => i % gen.numClasses);
-      return gen.model.predict([z, tf.tensor2d(y, [n, 1])]) as tf.Tensor4D;
+      return gen.model.predict([z, tf.tensor2d(y, [n, 1])], { batchSize: PREDICT_BATCH }) as tf.Tensor4D;
     }
-    return gen.model.predict(z) as tf.Tensor4D;
+    return gen.model.predict(z, { batchSize: PREDICT_BATCH }) as tf.Tensor4D;
   });
 }
 

@@ -961,15 +961,28 @@ Napi::Value AddNFn(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// fillUniform(y, lo, hi, seed, keepProb): y[i] = lo + (hi - lo)·u, u uniform in [0, 1)
-// (xoshiro128+ per 64Ki block, seeded from (seed, block) with splitmix64, so the numbers do not
-// depend on the thread count). With keepProb > 0 it writes a dropout mask instead:
-// y[i] = u < keepProb ? hi : lo.
+// fillUniform(y, lo, hi, seed, keepProb): y[i] = lo + (hi - lo)·u, u uniform in [0, 1) with 24
+// bits, from a counter-based generator: u_i = hash(i, key(seed)) — two rounds of MurmurHash3's
+// 32-bit finaliser with key words in between — so every element is independent of the others
+// (the loop vectorises, and the numbers do not depend on the thread count). With keepProb > 0
+// it writes a dropout mask instead: y[i] = u < keepProb ? hi : lo.
 uint64_t SplitMix(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
+}
+inline uint32_t Fmix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x85ebca6bu;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35u;
+  x ^= x >> 16;
+  return x;
+}
+inline float HashUniform(uint32_t i, uint32_t k0, uint32_t k1) {
+  const uint32_t h = Fmix32(Fmix32(i ^ k0) + k1);
+  return static_cast<float>(h >> 8) * (1.0f / 16777216.0f);
 }
 Napi::Value FillUniformFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -978,29 +991,57 @@ Napi::Value FillUniformFn(const Napi::CallbackInfo& info) {
   if (!Get(info, 0, y, n)) return env.Undefined();
   const float lo = static_cast<float>(Num(info, 1)), hi = static_cast<float>(Num(info, 2));
   const uint64_t seed = static_cast<uint64_t>(Num(info, 3));
-  const double keep = info.Length() > 4 ? Num(info, 4) : 0.0;
-  const i64 kBlock = 65536, blocks = (static_cast<i64>(n) + kBlock - 1) / kBlock;
-  pool().For(blocks, 1, [&](i64 b, i64 e) {
-    for (i64 blk = b; blk < e; blk++) {
-      uint64_t sm = seed * 0x100000001b3ull + static_cast<uint64_t>(blk);
-      uint32_t st[4];
-      for (int k = 0; k < 4; k += 2) {
-        uint64_t v = SplitMix(sm);
-        st[k] = static_cast<uint32_t>(v);
-        st[k + 1] = static_cast<uint32_t>(v >> 32);
+  const float keep = info.Length() > 4 ? static_cast<float>(Num(info, 4)) : 0.f;
+  // 2^32 elements per key; longer arrays move on to the next key.
+  const i64 kSpan = i64(1) << 32, spans = (static_cast<i64>(n) + kSpan - 1) / kSpan;
+  for (i64 sp = 0; sp < spans; sp++) {
+    uint64_t sm = seed * 0x100000001b3ull + static_cast<uint64_t>(sp);
+    const uint64_t key = SplitMix(sm);
+    const uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+    float* base = y + sp * kSpan;
+    const i64 len = std::min<i64>(kSpan, static_cast<i64>(n) - sp * kSpan);
+    pool().For(len, 65536, [base, k0, k1, lo, hi, keep](i64 b, i64 e) {
+      float* __restrict out = base;
+      if (keep > 0.f) {
+        for (i64 i = b; i < e; i++) out[i] = HashUniform(static_cast<uint32_t>(i), k0, k1) < keep ? hi : lo;
+      } else {
+        const float scale = hi - lo;
+        for (i64 i = b; i < e; i++) out[i] = lo + scale * HashUniform(static_cast<uint32_t>(i), k0, k1);
       }
-      const i64 i0 = blk * kBlock, i1 = std::min<i64>(static_cast<i64>(n), i0 + kBlock);
-      for (i64 i = i0; i < i1; i++) {
-        const uint32_t r = st[0] + st[3], t = st[1] << 9;
-        st[2] ^= st[0];
-        st[3] ^= st[1];
-        st[1] ^= st[2];
-        st[0] ^= st[3];
-        st[2] ^= t;
-        st[3] = (st[3] << 11) | (st[3] >> 21);
-        const float u = static_cast<float>(r >> 8) * (1.0f / 16777216.0f);
-        y[i] = keep > 0 ? (u < keep ? hi : lo) : lo + (hi - lo) * u;
-      }
+    });
+  }
+  return env.Undefined();
+}
+
+// adam(w, g, m, v, wOut, mOut, vOut, beta1, 1 - beta1, beta2, 1 - beta2, lr, eps): one Adam step
+// in a single pass, with the same float32 operations in the same order as the op-by-op update
+// (src/training/adam.ts): m' = m·β1 + g·(1−β1); v' = v·β2 + g²·(1−β2); w' = w − m'·lr / (√v' + ε).
+Napi::Value AdamFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *w, *g, *m, *v, *wo, *mo, *vo;
+  size_t nw, ng, nm, nv, nwo, nmo, nvo;
+  if (!Get(info, 0, w, nw) || !Get(info, 1, g, ng) || !Get(info, 2, m, nm) || !Get(info, 3, v, nv) ||
+      !Get(info, 4, wo, nwo) || !Get(info, 5, mo, nmo) || !Get(info, 6, vo, nvo))
+    return env.Undefined();
+  if (ng != nw || nm != nw || nv != nw || nwo != nw || nmo != nw || nvo != nw)
+    return Fail(env, "adam: all arrays must have one length"), env.Undefined();
+  const float b1 = static_cast<float>(Num(info, 7)), c1 = static_cast<float>(Num(info, 8));
+  const float b2 = static_cast<float>(Num(info, 9)), c2 = static_cast<float>(Num(info, 10));
+  const float lr = static_cast<float>(Num(info, 11)), eps = static_cast<float>(Num(info, 12));
+  pool().For(static_cast<i64>(nw), 32768, [=](i64 b, i64 e) {
+    const float* __restrict W = w;
+    const float* __restrict G = g;
+    const float* __restrict M = m;
+    const float* __restrict V = v;
+    float* __restrict WO = wo;
+    float* __restrict MO = mo;
+    float* __restrict VO = vo;
+    for (i64 i = b; i < e; i++) {
+      const float mi = M[i] * b1 + G[i] * c1;
+      const float vi = V[i] * b2 + (G[i] * G[i]) * c2;
+      MO[i] = mi;
+      VO[i] = vi;
+      WO[i] = W[i] - (mi * lr) / (std::sqrt(vi) + eps);
     }
   });
   return env.Undefined();
@@ -1034,6 +1075,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("select", Napi::Function::New(env, SelectFn));
   exports.Set("addN", Napi::Function::New(env, AddNFn));
   exports.Set("fillUniform", Napi::Function::New(env, FillUniformFn));
+  exports.Set("adam", Napi::Function::New(env, AdamFn));
   return exports;
 }
 

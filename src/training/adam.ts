@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_ADAM } from '../backends/native/kernels';
 import type { OptimizerSpec } from '../models/spec';
 
 /**
@@ -26,6 +27,19 @@ export class Adam {
     const { learningRate, beta1, beta2, epsilon } = this.spec;
     // Bias correction in float64 from the step count: exactly reproducible after a resume.
     const lrT = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
+    if (tf.getKernel(FUSED_ADAM, tf.getBackend())) {
+      // One pass per variable in the backend (the same float32 operations in the same order).
+      tf.tidy(() => {
+        this.variables.forEach((w, i) => {
+          const inputs = { w: w.read(), g: grads[i]!, m: this.m[i]!, v: this.v[i]! };
+          const [w2, m2, v2] = tf.engine().runKernel(FUSED_ADAM, inputs, { beta1, beta2, lr: lrT, eps: epsilon }) as tf.Tensor[];
+          this.m[i]!.assign(m2!);
+          this.v[i]!.assign(v2!);
+          w.write(w2!);
+        });
+      });
+      return;
+    }
     tf.tidy(() => {
       const b1 = tf.scalar(beta1);
       const b2 = tf.scalar(beta2);

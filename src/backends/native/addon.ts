@@ -29,6 +29,12 @@ export interface NativeAddon {
   addN(xs: Float32Array[], y: Float32Array): void;
   /** Uniform numbers in [lo, hi), or with keepProb > 0 a mask of hi (kept) / lo. Deterministic per seed. */
   fillUniform(y: Float32Array, lo: number, hi: number, seed: number, keepProb?: number): void;
+  /** One Adam step in one pass: writes wOut, mOut, vOut (float32 ops in the op-by-op order). */
+  adam(
+    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    wOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, lr: number, eps: number,
+  ): void;
 }
 
 /** Where `node scripts/build-native.mjs` puts the addon (override with FASHION_NATIVE_ADDON). */

@@ -194,6 +194,18 @@ describe.skipIf(!!unavailable)(suiteName('native random numbers'), () => {
     expect(min).toBeGreaterThanOrEqual(-1);
     expect(max).toBeLessThan(3);
     expect(Math.abs(sum / a.length - 1)).toBeLessThan(0.02);
+    // Neighbours and the same index under the next seed are uncorrelated; the 16 bins are even.
+    const corr = (x: Float32Array, y: Float32Array, lag: number) => {
+      let sxy = 0;
+      for (let i = 0; i + lag < x.length; i++) sxy += (x[i] - 1) * (y[i + lag] - 1);
+      return sxy / (x.length - lag) / (16 / 12); // variance of U(-1, 3) is 16/12
+    };
+    expect(Math.abs(corr(a, a, 1))).toBeLessThan(0.01);
+    expect(Math.abs(corr(a, c, 0))).toBeLessThan(0.01);
+    const bins = new Array<number>(16).fill(0);
+    for (const v of a) bins[Math.floor((v + 1) * 4)]++;
+    const chi2 = bins.reduce((s, k) => s + (k - a.length / 16) ** 2 / (a.length / 16), 0);
+    expect(chi2).toBeLessThan(37.7); // χ² with 15 degrees of freedom, p = 0.001
   });
   it('nativeDropoutMask keeps 1 − rate of the entries, scaled by 1/(1 − rate)', () => {
     const m = nativeDropoutMask(100_000, 0.3, 7)!;

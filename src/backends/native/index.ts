@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
 import { totalmem } from 'node:os';
-import { nativeOverrides, type KernelArgs, type KernelImpl } from './kernels';
+import { FUSED_ADAM, fusedAdam, nativeOverrides, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
@@ -78,6 +78,9 @@ export function registerNativeBackend(): string | null {
     };
     tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
+  if (!already.has(FUSED_ADAM)) {
+    tf.registerKernel({ kernelName: FUSED_ADAM, backendName: 'native', kernelFunc: ((args: KernelArgs) => fusedAdam(addon, args)) as unknown as tf.KernelFunc });
+  }
   state = null;
   return state;
 }
@@ -106,9 +109,8 @@ export function nativeKernelHits(reset = false): Record<string, number> {
 let seedCounter = 0x5eed;
 
 /**
- * Fast uniform random numbers (xoshiro128+ in the addon, all cores) — for dropout masks and noise
- * made on the JS side. `dropoutMask(n, rate)` gives 1/(1 − rate) with probability 1 − rate, else 0.
- * Returns null when the addon is unavailable.
+ * Fast uniform random numbers (a counter-based hash in the addon, all cores), deterministic per
+ * seed. Returns null when the addon is unavailable.
  */
 export function nativeUniform(n: number, lo = 0, hi = 1, seed?: number): Float32Array | null {
   const addon = loadAddon();
@@ -118,10 +120,14 @@ export function nativeUniform(n: number, lo = 0, hi = 1, seed?: number): Float32
   return y;
 }
 
+/**
+ * A dropout mask: 1/(1 − rate) with probability 1 − rate, else 0. The array comes from the
+ * recycler: make one tensor of it and drop the array (it is reused after the tensor is disposed).
+ */
 export function nativeDropoutMask(n: number, rate: number, seed?: number): Float32Array | null {
   const addon = loadAddon();
   if (typeof addon === 'string') return null;
-  const y = new Float32Array(n);
+  const y = recycler.alloc(n);
   addon.fillUniform(y, 0, 1 / (1 - rate), seed ?? seedCounter++, 1 - rate);
   return y;
 }

@@ -367,6 +367,27 @@ const addN: Override = (addon, args, fallback) => {
   return out(backend, list[0].shape, y);
 };
 
+// ------------------------------------------------------------------------------------------
+// Fused optimiser update (a kernel of its own; src/training/adam.ts calls it when registered).
+
+/** A kernel that does a whole Adam update in one pass; src/training/adam.ts uses it where a backend registers it. */
+export const FUSED_ADAM = 'FashionFusedAdam';
+
+/** inputs {w, g, m, v}; attrs {beta1, beta2, lr, eps} → [w', m', v']. */
+export function fusedAdam(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
+  const { inputs, backend, attrs = {} } = args;
+  const [w, g, m, v] = (['w', 'g', 'm', 'v'] as const).map((k) => f32(backend, inputs[k]));
+  if (!w || !g || !m || !v) throw new Error(`${FUSED_ADAM}: float32 inputs w, g, m, v expected`);
+  const n = w.length;
+  if (g.length !== n || m.length !== n || v.length !== n) throw new Error(`${FUSED_ADAM}: w, g, m, v differ in size`);
+  const [wo, mo, vo] = [alloc(n), alloc(n), alloc(n)];
+  const f = Math.fround;
+  const { beta1, beta2, lr, eps } = attrs as { beta1: number; beta2: number; lr: number; eps: number };
+  addon.adam(w, g, m, v, wo, mo, vo, f(beta1), f(1 - beta1), f(beta2), f(1 - beta2), f(lr), f(eps));
+  const shape = inputs.w!.shape;
+  return [out(backend, shape, wo), out(backend, shape, mo), out(backend, shape, vo)];
+}
+
 /** Kernel name → native override; outputs come from `allocate` (default: fresh zeroed arrays). */
 export function nativeOverrides(allocate?: (n: number) => Float32Array): Record<string, Override> {
   if (allocate) alloc = allocate;
