@@ -1013,6 +1013,24 @@ Napi::Value FillUniformFn(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// leakyReluGrad(dy, x, dx, alpha): dx = x > 0 ? dy : dy·alpha — TF.js's where(x > 0, dy, dy·alpha)
+// in one pass.
+Napi::Value LeakyReluGradFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *dy, *x, *dx;
+  size_t ndy, nx, ndx;
+  if (!Get(info, 0, dy, ndy) || !Get(info, 1, x, nx) || !Get(info, 2, dx, ndx)) return env.Undefined();
+  if (nx != ndy || ndx != ndy) return Fail(env, "leakyReluGrad: arrays differ in length"), env.Undefined();
+  const float alpha = static_cast<float>(Num(info, 3));
+  pool().For(static_cast<i64>(ndy), 32768, [=](i64 b, i64 e) {
+    const float* __restrict D = dy;
+    const float* __restrict X = x;
+    float* __restrict O = dx;
+    for (i64 i = b; i < e; i++) O[i] = X[i] > 0.f ? D[i] : D[i] * alpha;
+  });
+  return env.Undefined();
+}
+
 // adam(w, g, m, v, wOut, mOut, vOut, beta1, 1 - beta1, beta2, 1 - beta2, lr, eps): one Adam step
 // in a single pass, with the same float32 operations in the same order as the op-by-op update
 // (src/training/adam.ts): m' = m·β1 + g·(1−β1); v' = v·β2 + g²·(1−β2); w' = w − m'·lr / (√v' + ε).
@@ -1076,6 +1094,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addN", Napi::Function::New(env, AddNFn));
   exports.Set("fillUniform", Napi::Function::New(env, FillUniformFn));
   exports.Set("adam", Napi::Function::New(env, AdamFn));
+  exports.Set("leakyReluGrad", Napi::Function::New(env, LeakyReluGradFn));
   return exports;
 }
 

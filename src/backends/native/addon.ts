@@ -29,6 +29,8 @@ export interface NativeAddon {
   addN(xs: Float32Array[], y: Float32Array): void;
   /** Uniform numbers in [lo, hi), or with keepProb > 0 a mask of hi (kept) / lo. Deterministic per seed. */
   fillUniform(y: Float32Array, lo: number, hi: number, seed: number, keepProb?: number): void;
+  /** dx = x > 0 ? dy : dy·alpha */
+  leakyReluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, alpha: number): void;
   /** One Adam step in one pass: writes wOut, mOut, vOut (float32 ops in the op-by-op order). */
   adam(
     w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,

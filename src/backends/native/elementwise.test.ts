@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { broadcastPlan } from './kernels';
 import { nativeDropoutMask, nativeKernelHits, nativeUniform } from './index';
+import { LEAKY_RELU_GRAD } from './kernels';
 import { compare, rand, suiteName, unavailable } from './test-helpers';
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -172,7 +173,13 @@ describe.skipIf(!!unavailable)(suiteName('native elementwise ops vs cpu'), () =>
         return tf.losses.sigmoidCrossEntropy(tf.onesLike(y), y);
       });
       return g([T([4, 5, 5, C], 1)(), T([C], 2, 0.5, 1.5)(), T([C], 3)()]);
-    }, ['FusedBatchNorm', 'LeakyRelu', 'Select', 'Sum', 'Mean']);
+    }, ['FusedBatchNorm', 'LeakyRelu', LEAKY_RELU_GRAD, 'Sum', 'Mean']);
+  });
+
+  it('the one-pass LeakyRelu gradient matches where(x > 0, dy, dy·alpha) at 0, ±0, NaN and both signs', async () => {
+    const x = () => tf.tensor1d([0, -0, NaN, 2, -2, 1e-30, -1e-30, 5e3, -5e3, Infinity, -Infinity]);
+    await compare(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.25), tf.range(1, 12))))(x()), LEAKY_RELU_GRAD, 0);
+    await compare(() => tf.grad((v: tf.Tensor) => tf.sum(tf.leakyRelu(v, 0.3)))(T([3, 7, 5], 8)()), LEAKY_RELU_GRAD, 0);
   });
 });
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
 import { totalmem } from 'node:os';
-import { FUSED_ADAM, fusedAdam, nativeOverrides, type KernelArgs, type KernelImpl } from './kernels';
+import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
@@ -78,9 +78,15 @@ export function registerNativeBackend(): string | null {
     };
     tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  if (!already.has(FUSED_ADAM)) {
-    tf.registerKernel({ kernelName: FUSED_ADAM, backendName: 'native', kernelFunc: ((args: KernelArgs) => fusedAdam(addon, args)) as unknown as tf.KernelFunc });
+  const own = { [FUSED_ADAM]: fusedAdam, [LEAKY_RELU_GRAD]: leakyReluGrad };
+  for (const [kernelName, impl] of Object.entries(own)) {
+    const kernelFunc = (args: KernelArgs) => {
+      hits.set(kernelName, (hits.get(kernelName) ?? 0) + 1);
+      return impl(addon, args);
+    };
+    if (!already.has(kernelName)) tf.registerKernel({ kernelName, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
+  registerLeakyReluGradient();
   state = null;
   return state;
 }

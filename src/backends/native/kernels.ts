@@ -388,6 +388,41 @@ export function fusedAdam(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
   return [out(backend, shape, wo), out(backend, shape, mo), out(backend, shape, vo)];
 }
 
+/** The LeakyRelu gradient in one pass (see registerLeakyReluGradient). */
+export const LEAKY_RELU_GRAD = 'FashionLeakyReluGrad';
+
+/** inputs {dy, x}; attrs {alpha} → dx. */
+export function leakyReluGrad(addon: NativeAddon, args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const dy = f32(backend, inputs.dy);
+  const x = f32(backend, inputs.x);
+  if (!dy || !x || dy.length !== x.length) throw new Error(`${LEAKY_RELU_GRAD}: float32 dy and x of one size expected`);
+  const dx = alloc(dy.length);
+  addon.leakyReluGrad(dy, x, dx, Math.fround(attrs.alpha as number));
+  return out(backend, inputs.x!.shape, dx);
+}
+
+/**
+ * Replaces TF.js's LeakyRelu gradient — where(x > 0, dy, dy·alpha), three passes and three
+ * outputs — by one kernel on backends that register LEAKY_RELU_GRAD; elsewhere the same formula
+ * as TF.js's.
+ */
+export function registerLeakyReluGradient(): void {
+  tf.registerGradient({
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const alpha = (attrs as { alpha: number }).alpha;
+      const dyT = dy as tf.Tensor;
+      if (tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend()) && dyT.dtype === 'float32' && x!.dtype === 'float32') {
+        return { x: () => tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dyT, x: x! }, { alpha }) as tf.Tensor };
+      }
+      return { x: () => tf.where(tf.greater(x!, 0), dyT, tf.mul(dyT, alpha)) };
+    },
+  });
+}
+
 /** Kernel name → native override; outputs come from `allocate` (default: fresh zeroed arrays). */
 export function nativeOverrides(allocate?: (n: number) => Float32Array): Record<string, Override> {
   if (allocate) alloc = allocate;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { nativeKernelNames, registerNativeBackend } from './index';
-import { FUSED_ADAM } from './kernels';
+import { FUSED_ADAM, LEAKY_RELU_GRAD } from './kernels';
 import { suiteName, unavailable } from './test-helpers';
 
 describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
@@ -13,10 +13,10 @@ describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
-  it('copies every cpu kernel, overrides the hot ones and adds the fused Adam update', () => {
+  it('copies every cpu kernel, overrides the hot ones and adds the fused Adam update and LeakyRelu gradient', () => {
     const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
     const native = tf.getKernelsForBackend('native').map((k) => k.kernelName).sort();
-    expect(native).toEqual([...cpu, FUSED_ADAM].sort());
+    expect(native).toEqual([...cpu, FUSED_ADAM, LEAKY_RELU_GRAD].sort());
     for (const name of nativeKernelNames()) {
       expect(tf.getKernel(name, 'native')!.kernelFunc).not.toBe(tf.getKernel(name, 'cpu')!.kernelFunc);
     }
