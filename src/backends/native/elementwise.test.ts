@@ -176,6 +176,20 @@ describe.skipIf(!!unavailable)(suiteName('native elementwise ops vs cpu'), () =>
     }, ['FusedBatchNorm', 'LeakyRelu', LEAKY_RELU_GRAD, 'Sum', 'Mean']);
   });
 
+  it('Sum and Mean gradients broadcast without a ones tensor and equal TF.js\'s exactly', async () => {
+    const x = T([4, 3, 5, 6], 11);
+    for (const axis of [undefined, 0, 3, [1, 2], [0, 1, 2], [0, 3]]) {
+      // Weights that do not depend on v, so the gradient is exactly a broadcast of them (/n for Mean).
+      const f = (v: tf.Tensor) => {
+        const m = tf.mean(v, axis);
+        const c = tf.reshape(T([m.size], 12)(), m.shape);
+        return tf.add(tf.sum(tf.mul(m, c)), tf.sum(tf.mul(tf.sum(v, axis), tf.square(c))));
+      };
+      await compare(() => tf.grad(f)(x()), 'Tile', 0);
+    }
+    await compare(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mean(v, [1], true)))(x()), undefined, 0);
+  });
+
   it('the one-pass LeakyRelu gradient matches where(x > 0, dy, dy·alpha) at 0, ±0, NaN and both signs', async () => {
     const x = () => tf.tensor1d([0, -0, NaN, 2, -2, 1e-30, -1e-30, 5e3, -5e3, Infinity, -Infinity]);
     await compare(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.25), tf.range(1, 12))))(x()), LEAKY_RELU_GRAD, 0);

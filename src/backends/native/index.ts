@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
 import { totalmem } from 'node:os';
-import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, type KernelArgs, type KernelImpl } from './kernels';
+import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, registerReductionGradients, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
@@ -87,6 +87,7 @@ export function registerNativeBackend(): string | null {
     if (!already.has(kernelName)) tf.registerKernel({ kernelName, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
   registerLeakyReluGradient();
+  registerReductionGradients();
   state = null;
   return state;
 }

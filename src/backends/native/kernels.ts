@@ -423,6 +423,33 @@ export function registerLeakyReluGradient(): void {
   });
 }
 
+/**
+ * TF.js's Sum and Mean gradients multiply the gradient by a `ones` tensor of the input's size
+ * (filled by a JS loop) before broadcasting; on the native backend they broadcast directly
+ * (a Tile), which gives the same numbers: dy·1 is dy, and Mean divides the small tensor first.
+ */
+export function registerReductionGradients(): void {
+  for (const kernelName of ['Sum', 'Mean'] as const) {
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved as tf.Tensor[];
+        const axes = util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
+        const expandedShape = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const reduceSize = util.sizeFromShape(axes.map((a) => x!.shape[a]!));
+        const expandedDy = tf.reshape(dy as tf.Tensor, expandedShape);
+        if (tf.getBackend() !== 'native') {
+          // TF.js's own formulas.
+          const spread = () => tf.mul(expandedDy, tf.ones(x!.shape, 'float32'));
+          return { x: () => (kernelName === 'Mean' ? tf.div(spread(), reduceSize) : spread()) };
+        }
+        return { x: () => tf.broadcastTo(kernelName === 'Mean' ? tf.div(expandedDy, reduceSize) : expandedDy, x!.shape) };
+      },
+    });
+  }
+}
+
 /** Kernel name → native override; outputs come from `allocate` (default: fresh zeroed arrays). */
 export function nativeOverrides(allocate?: (n: number) => Float32Array): Record<string, Override> {
   if (allocate) alloc = allocate;
