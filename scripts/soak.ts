@@ -3,7 +3,7 @@
  * for --steps steps into a scratch folder and prints tf.memory().numTensors and the process RSS
  * every --every steps, then the RSS slope over the second half.
  *   npx tsx scripts/soak.ts [--preset fmnist-lms] [--steps 600] [--every 50] [--backend native]
- *       [--batch-size 256] [--out .tmp/soak] [--json]
+ *       [--batch-size 256] [--class sneaker] [--out .tmp/soak] [--json]
  */
 import * as fs from 'node:fs';
 import { Command } from 'commander';
@@ -21,13 +21,15 @@ const o = new Command()
   .option('--backend <name>', 'TF.js backend', 'native')
   .option('--batch-size <n>', 'images per step', int(1), 256)
   .option('--out <dir>', 'scratch run folder (replaced)', nonEmpty, '.tmp/soak')
+  .option('--class <name>', 'train on one class: an epoch (with its grid, chart, GIF frame, export and checkpoint) every ~23 steps at batch 256', nonEmpty)
   .option('--json', 'one JSON object per record')
   .parse()
-  .opts<{ preset: string; steps: number; every: number; backend: string; batchSize: number; out: string; json?: boolean }>();
+  .opts<{ preset: string; steps: number; every: number; backend: string; batchSize: number; out: string; class?: string; json?: boolean }>();
 
 const backend = await initBackend(o.backend as BackendName);
 fs.rmSync(o.out, { recursive: true, force: true });
 const preset = applyOverrides(getPreset(o.preset), { batchSize: o.batchSize });
+if (o.class) preset.classFilter = o.class;
 const mib = (b: number) => b / 2 ** 20;
 const rows: Array<{ step: number; numTensors: number; rssMiB: number; heapUsedMiB: number; seconds: number }> = [];
 const t0 = performance.now();

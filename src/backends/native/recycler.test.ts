@@ -55,6 +55,21 @@ describe('Recycler', () => {
     const small = r.alloc(16);
     expect(small.every((v) => v === 0)).toBe(true);
   });
+
+  it('lets go of lengths nobody asks for any more', () => {
+    const r = new Recycler(1 << 30);
+    const once = r.alloc(N + 1);
+    r.hold(once, ids.a);
+    r.release(once, ids.a);
+    expect(r.bytes).toBe((N + 1) * 4);
+    for (let i = 0; i < 2 * Recycler.SWEEP_EVERY; i++) {
+      const a = r.alloc(N);
+      r.hold(a, ids.b);
+      r.release(a, ids.b);
+    }
+    expect(r.bytes).toBe(N * 4); // the steady length stays pooled, the one-off left
+    expect(r.alloc(N + 1)).not.toBe(once);
+  });
 });
 
 describe.skipIf(!!unavailable)(suiteName('native backend recycling'), () => {

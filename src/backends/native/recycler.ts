@@ -16,12 +16,17 @@ type DataId = tf.TensorInfo['dataId'];
 export class Recycler {
   /** Arrays below this length are left to the garbage collector. */
   static readonly MIN_LENGTH = 4096;
+  /** Lengths nobody asked for in this many allocations (a few train steps) leave the pool. */
+  static readonly SWEEP_EVERY = 4096;
 
   private readonly free = new Map<number, Float32Array[]>();
   private readonly ownerOf = new WeakMap<ArrayBuffer, Float32Array>();
   private readonly holder = new WeakMap<Float32Array, DataId>();
   private readonly escaped = new WeakSet<Float32Array>();
   private pooledBytes = 0;
+  /** Allocations so far, and the allocation count at which each length was last asked for. */
+  private tick = 0;
+  private readonly lastAsked = new Map<number, number>();
   /** Kernels running now (reads inside a kernel do not escape). */
   kernelDepth = 0;
   readonly stats = { reused: 0, allocated: 0, recycled: 0, escaped: 0 };
@@ -31,6 +36,8 @@ export class Recycler {
   /** A Float32Array of length n whose contents are garbage: the caller overwrites all of it. */
   alloc(n: number): Float32Array {
     if (n < Recycler.MIN_LENGTH) return new Float32Array(n);
+    this.lastAsked.set(n, ++this.tick);
+    if (this.tick % Recycler.SWEEP_EVERY === 0) this.sweep();
     const list = this.free.get(n);
     const reused = list?.pop();
     if (reused) {
@@ -86,6 +93,16 @@ export class Recycler {
   clear(): void {
     this.free.clear();
     this.pooledBytes = 0;
+  }
+
+  /** Drops the free lists of lengths not asked for since the last sweep (e.g. one-off shapes). */
+  private sweep(): void {
+    for (const [n, list] of this.free) {
+      if ((this.lastAsked.get(n) ?? 0) > this.tick - Recycler.SWEEP_EVERY) continue;
+      for (const a of list) this.pooledBytes -= a.byteLength;
+      this.free.delete(n);
+      this.lastAsked.delete(n);
+    }
   }
 
   private escape(owner: Float32Array): void {
