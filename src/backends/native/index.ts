@@ -1,7 +1,7 @@
+import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
-import { totalmem } from 'node:os';
 import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, registerReductionGradients, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
 
