@@ -8,6 +8,7 @@ import { encodePng, tileGrid, toPixels } from './output/image';
 import { gridScale } from './training/artifacts';
 import { readRunConfig, type RunConfig } from './training/config';
 import { runPaths } from './training/runfolder';
+import { PREDICT_BATCH } from './util/tensors';
 import { Rng } from './util/rng';
 import { writeFileAtomic } from './util/atomic';
 
@@ -70,9 +71,6 @@ export function slerpLatents(a: Float32Array, b: Float32Array, steps: number): F
   }
   return out;
 }
-
-/** Images per forward pass when generating (predict's default of 32 splits every grid in two). */
-export const PREDICT_BATCH = 256;
 
 /**
  * Runs the generator in inference mode on latents (and class labels for a conditional model;

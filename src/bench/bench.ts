@@ -7,9 +7,9 @@ import { buildDiscriminator, buildGenerator } from '../models/builder';
 import type { Preset } from '../models/spec';
 import { Adam } from '../training/adam';
 import { trainStep, type Gan } from '../training/step';
-import { PREDICT_BATCH } from '../generate';
 import { Rng } from '../util/rng';
 import { KernelProfiler, type KernelRow } from './profile';
+import { PREDICT_BATCH, readTidy } from '../util/tensors';
 
 export interface BenchResult {
   preset: string;
@@ -65,7 +65,7 @@ export async function benchBackend(preset: Preset, backend: BackendName, batchSi
     const genMs: number[] = [];
     for (let i = 0; i < 7; i++) {
       const t0 = performance.now();
-      tf.tidy(() => (generator.predict(tf.tensor2d(z64, [64, model.latentDim]), { batchSize: PREDICT_BATCH }) as tf.Tensor).dataSync());
+      readTidy(() => generator.predict(tf.tensor2d(z64, [64, model.latentDim]), { batchSize: PREDICT_BATCH }) as tf.Tensor);
       genMs.push(performance.now() - t0);
     }
     return {

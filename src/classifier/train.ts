@@ -6,6 +6,7 @@ import { batchPixels, loadDataset, type DatasetName, type Split } from '../data/
 import { Rng } from '../util/rng';
 import { writeFileAtomic } from '../util/atomic';
 import { buildClassifier, classifierDir, FEATURE_DIM, FEATURE_LAYER } from './model';
+import { readTidy } from '../util/tensors';
 
 export interface ClassifierTrainOptions {
   dataset: DatasetName;
@@ -24,7 +25,7 @@ export function accuracyOn(model: tf.LayersModel, split: Split, batchSize = 500)
   let correct = 0;
   for (let i = 0; i < split.count; i += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, k) => i + k);
-    const pred = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(batchPixels(split, idx), [idx.length, ...split.shape])) as tf.Tensor, 1).dataSync());
+    const pred = readTidy(() => tf.argMax(model.predict(tf.tensor4d(batchPixels(split, idx), [idx.length, ...split.shape])) as tf.Tensor, 1));
     idx.forEach((j, k) => (correct += pred[k] === split.labels[j] ? 1 : 0));
   }
   return correct / split.count;

@@ -14,6 +14,7 @@ import { nearestNeighbours } from './nearest';
 import { memorisationRate, nearestOnBackend, yieldToEventLoop } from './novelty';
 import { precisionRecall } from './precision-recall';
 import { recognisability } from './recognisability';
+import { readTidy } from '../util/tensors';
 
 /**
  * The metric registry (after stylegan2-ada's metric_main): every number `evaluate` reports is a
@@ -313,10 +314,10 @@ export function featuresOf(net: FeatureNet, pixelsMinus1To1: Float32Array, n: nu
   for (let i = 0; i < n; i += chunk) {
     const m = Math.min(chunk, n - i);
     parts.push(
-      tf.tidy(() => {
-        const [ft, pt] = net.both(tf.tensor4d(pixelsMinus1To1.subarray(i * px, (i + m) * px), [m, ...shape]));
-        return { f: ft.dataSync() as Float32Array, p: pt.dataSync() as Float32Array };
-      }),
+      ((): { f: Float32Array; p: Float32Array } => {
+        const [f, p] = readTidy(() => net.both(tf.tensor4d(pixelsMinus1To1.subarray(i * px, (i + m) * px), [m, ...shape])));
+        return { f: f as Float32Array, p: p as Float32Array };
+      })(),
     );
   }
   const dim = parts.length ? parts[0]!.f.length / Math.min(chunk, n) : 0;

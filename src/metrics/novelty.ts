@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readTidy } from '../util/tensors';
 
 /**
  * Novelty: are the samples new designs, or copies of training images?
@@ -42,10 +43,10 @@ export async function nearestOnBackend(
     for (let j = 0; j < poolRows; j += chunk) {
       const m = Math.min(chunk, poolRows - j);
       const rows = poolChunk(j, m);
-      const [d, i] = tf.tidy(() => {
+      const [d, i] = readTidy(() => {
         const p = tf.tensor2d(rows, [m, dim]);
         const d2 = tf.add(tf.sub(qn, tf.mul(2, tf.matMul(q, p, false, true))), tf.reshape(tf.sum(tf.square(p), 1), [1, m]));
-        return [tf.min(d2, 1).dataSync(), tf.argMin(d2, 1).dataSync()];
+        return [tf.min(d2, 1), tf.argMin(d2, 1)];
       });
       for (let k = 0; k < nq; k++) {
         if (d[k]! < best[k]!) {

@@ -6,6 +6,7 @@ import { renderHistoryPng, type HistoryRow, type MetricRow } from '../output/cha
 import { encodeGif } from '../output/gif';
 import { decodePng, encodePng, tileGrid, toPixels, type Image8 } from '../output/image';
 import { writeFileAtomic } from '../util/atomic';
+import { PREDICT_BATCH, readTidy } from '../util/tensors';
 import { readJsonl, type RunPaths } from './runfolder';
 
 /** Pixel scale for grids: small images are blown up so a 4×4 grid is comfortable to look at. */
@@ -18,11 +19,10 @@ export function gridScale(height: number): number {
  * seed's `training=False`) and returns pixels NHWC 0–255.
  */
 export function samplePixels(generator: tf.LayersModel, latents: Float32Array, latentDim: number, extraInputs: tf.Tensor[] = []): Uint8Array {
-  const values = tf.tidy(() => {
+  const values = readTidy(() => {
     const z = tf.tensor2d(latents, [latents.length / latentDim, latentDim]);
-    const out = generator.predict(extraInputs.length ? [z, ...extraInputs] : z) as tf.Tensor;
-    return out.dataSync();
-  });
+    return generator.predict(extraInputs.length ? [z, ...extraInputs] : z, { batchSize: PREDICT_BATCH }) as tf.Tensor;
+  }) as Float32Array;
   return toPixels(values);
 }
 
