@@ -254,42 +254,77 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--preset <name>', 'model preset', 'fmnist-lms')
     .option('--batch-size <n>', 'images per step', int(1, 65536), 256)
     .option('--steps <n>', 'timed steps per backend (after 2 warm-up steps); medians are reported', int(1, 1000), 5)
+    .option('--rounds <n>', 'repeat PyTorch and every backend this many times, alternating, and report medians (ratios are taken within each round, so load that comes and goes hits both sides)', int(1, 100), 1)
     .option('--backend <list>', 'comma-separated backends to measure: native, wasm, cpu, tensorflow', 'native,wasm')
     .option('--no-torch', 'skip the PyTorch reference (bench/torch_step.py)')
-    .option('--json', 'one JSON object per backend measured')
+    .option('--json', 'one JSON object per backend measured (medians over rounds)')
     .option('--profile', 'also time every kernel of the train step and print the slowest (with GFLOP/s for convolutions and matrix products); profiling adds a little time per kernel call')
-    .addHelpText('after', '\nSpeed is measured here, never in tests: the machine is shared and noisy. Quote medians and ratios from one run.')
-    .action(async (o: { preset: string; batchSize: number; steps: number; backend: string; torch: boolean; json?: boolean; profile?: boolean }) => {
-      const { benchBackend, benchPyTorch } = await import('../bench/bench');
+    .addHelpText('after', '\nSpeed is measured here, never in tests: the machine is shared and noisy. Quote medians and ratios from one run; on a busy machine use --rounds.')
+    .action(async (o: { preset: string; batchSize: number; steps: number; rounds: number; backend: string; torch: boolean; json?: boolean; profile?: boolean }) => {
+      const { benchBackend, benchPyTorch, median } = await import('../bench/bench');
       const { formatProfile } = await import('../bench/profile');
       const preset = getPreset(o.preset);
       const names = o.backend.split(',').map((s) => s.trim()).filter(Boolean);
       if (names.length === 0) throw new UserError(`--backend ${o.backend}: name at least one backend (allowed: native, wasm, cpu, tensorflow)`);
       for (const n of names) if (!['native', 'wasm', 'cpu', 'tensorflow'].includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: native, wasm, cpu, tensorflow)`);
-      const torch = o.torch && ['fmnist-lms', 'cifar-lms'].includes(preset.name) ? benchPyTorch(preset.name, o.batchSize, o.steps) : null;
-      if (torch && 'skipped' in torch && !o.json) say(`pytorch: skipped (${torch.skipped})`);
-      for (const n of names) {
-        let r;
-        try {
-          r = await benchBackend(preset, n as BackendName, o.batchSize, o.steps, 2, !!o.profile);
-        } catch (err) {
-          if (err instanceof UserError) {
+      const withTorch = o.torch && ['fmnist-lms', 'cifar-lms'].includes(preset.name);
+      const line = (r: { backend: string; trainImagesPerSec: number; generate64Ms: number }, ratio?: number, prefix = '') =>
+        `${prefix}${preset.name} batch ${o.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`;
+      const torchRuns: Array<{ trainImagesPerSec: number; generate64Ms: number; torch: string; threads: number }> = [];
+      const runs = new Map<string, Array<Awaited<ReturnType<typeof benchBackend>> & { ratio?: number }>>();
+      const skipped = new Set<string>();
+      for (let round = 1; round <= o.rounds; round++) {
+        const prefix = o.rounds > 1 ? `round ${round}: ` : '';
+        const torch = withTorch ? benchPyTorch(preset.name, o.batchSize, o.steps) : null;
+        if (torch && 'skipped' in torch) {
+          if (round === 1 && !o.json) say(`pytorch: skipped (${torch.skipped})`);
+        } else if (torch) torchRuns.push(torch);
+        const torchNow = torch && !('skipped' in torch) ? torch : undefined;
+        for (const n of names) {
+          if (skipped.has(n)) continue;
+          let r;
+          try {
+            r = await benchBackend(preset, n as BackendName, o.batchSize, o.steps, 2, !!o.profile);
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
             say(`${n}: skipped (${err.message})`);
+            skipped.add(n);
             continue;
           }
-          throw err;
+          const ratio = torchNow ? r.trainImagesPerSec / torchNow.trainImagesPerSec : undefined;
+          runs.set(r.backend, [...(runs.get(r.backend) ?? []), { ...r, ratio }]);
+          if (!o.json) {
+            console.log(line(r, ratio, prefix));
+            if (r.profile) console.log(formatProfile(r.profile, (1000 * r.batchSize) / r.trainImagesPerSec));
+          }
         }
-        const ratio = torch && !('skipped' in torch) ? r.trainImagesPerSec / torch.trainImagesPerSec : undefined;
-        if (o.json) {
-          console.log(JSON.stringify({ preset: r.preset, backend: r.backend, batchSize: r.batchSize, trainImagesPerSec: r.trainImagesPerSec, generate64Ms: r.generate64Ms, ...(ratio !== undefined ? { pytorchImagesPerSec: (torch as { trainImagesPerSec: number }).trainImagesPerSec, ratioToPyTorch: ratio } : {}), numTensorsBefore: r.numTensorsBefore, numTensorsAfter: r.numTensorsAfter, ...(r.profile ? { profile: r.profile } : {}) }));
-        } else {
-          console.log(`${r.preset} batch ${r.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`);
-          if (r.profile) console.log(formatProfile(r.profile, (1000 * r.batchSize) / r.trainImagesPerSec));
+        if (torchNow && !o.json) console.log(`${prefix}${preset.name} batch ${o.batchSize} on pytorch ${torchNow.torch} (${torchNow.threads} threads) train ${torchNow.trainImagesPerSec.toFixed(1)} img/s  generate 64 ${torchNow.generate64Ms.toFixed(1)} ms`);
+      }
+      const torchMedian = torchRuns.length ? median(torchRuns.map((t) => t.trainImagesPerSec)) : undefined;
+      for (const [backend, rs] of runs) {
+        const ratios = rs.map((r) => r.ratio).filter((x): x is number => x !== undefined);
+        const summary = {
+          preset: preset.name,
+          backend,
+          batchSize: o.batchSize,
+          trainImagesPerSec: median(rs.map((r) => r.trainImagesPerSec)),
+          generate64Ms: median(rs.map((r) => r.generate64Ms)),
+          ...(ratios.length ? { pytorchImagesPerSec: torchMedian, ratioToPyTorch: median(ratios) } : {}),
+          ...(o.rounds > 1 ? { rounds: rs.map((r) => ({ trainImagesPerSec: r.trainImagesPerSec, generate64Ms: r.generate64Ms, ...(r.ratio !== undefined ? { ratioToPyTorch: r.ratio } : {}) })) } : {}),
+          numTensorsBefore: rs[0]!.numTensorsBefore,
+          numTensorsAfter: rs[rs.length - 1]!.numTensorsAfter,
+          ...(rs[0]!.profile ? { profile: rs[0]!.profile } : {}),
+        };
+        if (o.json) console.log(JSON.stringify(summary));
+        else if (o.rounds > 1) {
+          const range = ratios.length ? ` (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})` : '';
+          console.log(`median of ${rs.length} rounds: ${line(summary, summary.ratioToPyTorch)}${range}`);
         }
       }
-      if (torch && !('skipped' in torch)) {
-        if (o.json) console.log(JSON.stringify({ preset: preset.name, backend: `pytorch-${torch.torch}`, batchSize: o.batchSize, trainImagesPerSec: torch.trainImagesPerSec, generate64Ms: torch.generate64Ms, threads: torch.threads }));
-        else console.log(`${preset.name} batch ${o.batchSize} on pytorch ${torch.torch} (${torch.threads} threads) train ${torch.trainImagesPerSec.toFixed(1)} img/s  generate 64 ${torch.generate64Ms.toFixed(1)} ms`);
+      if (torchRuns.length) {
+        const t = torchRuns[0]!;
+        if (o.json) console.log(JSON.stringify({ preset: preset.name, backend: `pytorch-${t.torch}`, batchSize: o.batchSize, trainImagesPerSec: torchMedian, generate64Ms: median(torchRuns.map((x) => x.generate64Ms)), threads: t.threads, ...(o.rounds > 1 ? { rounds: torchRuns.map((x) => x.trainImagesPerSec) } : {}) }));
+        else if (o.rounds > 1) console.log(`median of ${torchRuns.length} rounds: ${preset.name} batch ${o.batchSize} on pytorch ${t.torch} (${t.threads} threads) train ${torchMedian!.toFixed(1)} img/s  generate 64 ${median(torchRuns.map((x) => x.generate64Ms)).toFixed(1)} ms`);
       }
     });
 

@@ -173,6 +173,7 @@ describe('bench rejects nonsense', () => {
   it.each([
     ...['0', '-1', '65537', 'x'].map((v): [string[], RegExp] => [['--batch-size', v], whole(1, 65536)]),
     ...['0', '1001', 'x'].map((v): [string[], RegExp] => [['--steps', v], whole(1, 1000)]),
+    ...['0', '101', '1.5'].map((v): [string[], RegExp] => [['--rounds', v], whole(1, 100)]),
     [['--preset', 'nope'], /--preset nope: unknown preset/],
     [['--backend', 'gpu'], /--backend gpu: unknown backend \(allowed: native, wasm, cpu, tensorflow\)/],
     [['--backend', 'wasm,gpu'], /--backend gpu: unknown backend/],
