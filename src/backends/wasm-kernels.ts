@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { patchWasmJsKernels } from './wasm-js-kernels';
 
 /**
  * Kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks or runs as slow scalar loops,
@@ -7,11 +8,13 @@ import * as tf from '@tensorflow/tfjs';
  * - Conv2DBackpropFilter (missing, tfjs issue #8474): the filter gradient is a stride-1
  *   convolution of the input (channels as batch, batch as channels) with the output gradient
  *   as the filter, dilated by the forward stride.
- * - Conv2DBackpropInput (a scalar loop): the input gradient is a stride-1 convolution of the
- *   zero-upsampled output gradient with the spatially flipped, in/out-swapped filter.
+ * - Conv2DBackpropInput (a scalar loop): the sub-pixel decomposition, one stride-1 convolution
+ *   of dy with a phase filter that yields every stride phase of dx as channels, interleaved by a
+ *   reshape/transpose. No multiplications by inserted zeros (stride 2 used to waste 3/4).
  * - BatchMatMul with a transposed operand (a scalar loop): transpose first, then multiply.
  *
  * Each kernel returns a tensor made by other ops; intermediates are freed by tf.tidy.
+ * Elementwise and reduction kernels that wasm runs slowly are replaced in wasm-js-kernels.ts.
  */
 
 type Pad4 = { top: number; bottom: number; left: number; right: number };
@@ -29,15 +32,6 @@ function padOrCrop(x: tf.Tensor4D, p: Pad4): tf.Tensor4D {
     y = tf.pad(y, [[0, 0], [padN(p.top), padN(p.bottom)], [padN(p.left), padN(p.right)], [0, 0]]);
   }
   return y;
-}
-
-/** Inserts (s - 1) zeros between neighbouring pixels along H and W. [n,h,w,c] → [n,(h-1)s+1,(w-1)s+1,c] */
-function upsampleWithZeros(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  if (sh === 1 && sw === 1) return x;
-  const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  const flat = tf.reshape(spread, [n, h * sh, w * sw, c]);
-  return tf.slice(flat, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
 }
 
 type ConvAttrs = {
@@ -80,25 +74,104 @@ export function conv2dBackpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShap
   });
 }
 
-/** dx = conv2dTranspose(dy, W): a stride-1 conv of zero-upsampled dy with the flipped, swapped filter. */
-export function conv2dBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], attrs: ConvAttrs): tf.Tensor4D {
+/**
+ * How one spatial axis of a stride-s input gradient splits into s phases. Input row i = s·q + p
+ * (phase p) receives dy[q + c_p − j] · W[r_p + s·j] for j in [0, J_p), where r_p = (p + top) mod s
+ * and c_p = ⌊(p + top) / s⌋. All phases read the same window of T dy rows, q + lo … q + lo + T − 1,
+ * so they become one stride-1 convolution with s·s times the channels and no inserted zeros.
+ */
+interface PhasePlan {
+  s: number;
+  /** rows of the gradient per phase, ⌈size / s⌉ */
+  q: number;
+  /** window length in dy rows (the phase filter's size) */
+  t: number;
+  /** dy row that window position 0 of output row 0 reads (negative: zero padding) */
+  lo: number;
+  /** for phase p and window position u, the filter tap it multiplies, or −1 */
+  tap: (p: number, u: number) => number;
+}
+
+function phasePlan(size: number, k: number, s: number, top: number): PhasePlan {
+  const r: number[] = [];
+  const c: number[] = [];
+  const count: number[] = [];
+  for (let p = 0; p < s; p++) {
+    r.push((p + top) % s);
+    c.push(Math.floor((p + top) / s));
+    count.push(r[p]! < k ? Math.ceil((k - r[p]!) / s) : 0);
+  }
+  const used = [...Array(s).keys()].filter((p) => count[p]! > 0);
+  const lo = Math.min(...used.map((p) => c[p]! - count[p]! + 1));
+  const hi = Math.max(...used.map((p) => c[p]!));
+  return {
+    s,
+    q: Math.ceil(size / s),
+    t: hi - lo + 1,
+    lo,
+    tap: (p, u) => {
+      const j = c[p]! - lo - u;
+      return j >= 0 && j < count[p]! ? r[p]! + s * j : -1;
+    },
+  };
+}
+
+/**
+ * The sub-pixel filter [th, tw, co, sh·sw·ci] from W [kh, kw, ci, co]: output channel
+ * (ph·sw + pw)·ci + c of window tap (u, v) holds W[tap_h(ph, u), tap_w(pw, v), c, :], or 0.
+ */
+function phaseFilter(w: Float32Array, [, kw, ci, co]: number[], ph: PhasePlan, pw: PhasePlan): tf.Tensor4D {
+  const phases = ph.s * pw.s;
+  const out = new Float32Array(ph.t * pw.t * co * phases * ci);
+  for (let u = 0; u < ph.t; u++) {
+    for (let v = 0; v < pw.t; v++) {
+      for (let a = 0; a < ph.s; a++) {
+        const y = ph.tap(a, u);
+        if (y < 0) continue;
+        for (let b = 0; b < pw.s; b++) {
+          const x = pw.tap(b, v);
+          if (x < 0) continue;
+          const phase = a * pw.s + b;
+          for (let c = 0; c < ci; c++) {
+            const src = ((y * kw + x) * ci + c) * co;
+            const dst = (u * pw.t + v) * co * phases * ci + phase * ci + c;
+            for (let o = 0; o < co; o++) out[dst + o * phases * ci] = w[src + o]!;
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(out, [ph.t, pw.t, co, phases * ci]);
+}
+
+/**
+ * dx = conv2dTranspose(dy, W), by the sub-pixel decomposition: one stride-1 convolution of dy
+ * (not upsampled) with the phase filter gives every phase of dx as channels; depth-to-space
+ * interleaves them. For stride 1 this is the plain convolution with the flipped filter.
+ */
+export function conv2dBackpropInput(dy: tf.Tensor4D, filterValues: Float32Array, filterShape: number[], inputShape: number[], attrs: ConvAttrs): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = convInfo(inputShape, filter.shape, attrs);
+    const info = convInfo(inputShape, filterShape, attrs);
     if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error('wasm patch: dilated conv gradients are not supported');
-    const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
-    const { top, left } = info.padInfo;
-    const [, h, w] = inputShape as [number, number, number, number];
-    const up = upsampleWithZeros(dy, sh, sw);
-    const padTop = kh - 1 - top;
-    const padLeft = kw - 1 - left;
-    const padded = padOrCrop(up, {
-      top: padTop,
-      left: padLeft,
-      bottom: h + kh - 1 - padTop - up.shape[1],
-      right: w + kw - 1 - padLeft - up.shape[2],
-    });
-    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh,kw,co,ci]
-    return tf.conv2d(padded, flipped, 1, 'valid');
+    const [n, h, w, ci] = inputShape as [number, number, number, number];
+    const ph = phasePlan(h, info.filterHeight, info.strideHeight, info.padInfo.top);
+    const pw = phasePlan(w, info.filterWidth, info.strideWidth, info.padInfo.left);
+    const filter = phaseFilter(filterValues, filterShape, ph, pw);
+    // dy rows lo … q − 1 + lo + t − 1; those outside [0, oh) are zeros.
+    const pads: Pad4 = {
+      top: -ph.lo,
+      left: -pw.lo,
+      bottom: ph.q - 1 + ph.lo + ph.t - dy.shape[1],
+      right: pw.q - 1 + pw.lo + pw.t - dy.shape[2],
+    };
+    const cropped = padOrCrop(dy, { top: Math.min(0, pads.top), left: Math.min(0, pads.left), bottom: Math.min(0, pads.bottom), right: Math.min(0, pads.right) });
+    const explicit: tf.backend_util.ExplicitPadding = [[0, 0], [Math.max(0, pads.top), Math.max(0, pads.bottom)], [Math.max(0, pads.left), Math.max(0, pads.right)], [0, 0]];
+    const phases = tf.conv2d(cropped, filter, 1, explicit); // [n, qh, qw, sh·sw·ci]
+    // Depth-to-space as reshape + transpose: the wasm DepthToSpace kernel is ~40× slower.
+    const dx: tf.Tensor4D = ph.s === 1 && pw.s === 1
+      ? phases
+      : tf.reshape(tf.transpose(tf.reshape(phases, [n, ph.q, pw.q, ph.s, pw.s, ci]), [0, 1, 3, 2, 4, 5]), [n, ph.q * ph.s, pw.q * pw.s, ci]);
+    return dx.shape[1] === h && dx.shape[2] === w ? dx : tf.slice(dx, [0, 0, 0, 0], [n, h, w, ci]);
   });
 }
 
@@ -139,12 +212,18 @@ const segmentSumKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return tf.tensor(unsortedSegmentSum(read(x) as Float32Array, [count, ...inner], read(segmentIds) as Int32Array, numSegments), [numSegments, ...inner], 'float32');
 };
 
+/** A float32 tensor's values, copied off the backend (filters are small). */
+function readFloats(backend: unknown, t: tf.TensorInfo): Float32Array {
+  return (backend as { readSync(id: object): Float32Array }).readSync(t.dataId);
+}
+
 let patched = false;
 
 /** Registers the replacement kernels on the 'wasm' backend (idempotent). */
 export function patchWasmKernels(): void {
   if (patched) return;
   patched = true;
+  patchWasmJsKernels();
   const replace = (kernelName: string, kernelFunc: tf.KernelFunc) => {
     const original = tf.getKernel(kernelName, 'wasm');
     if (original) tf.unregisterKernel(kernelName, 'wasm');
@@ -156,10 +235,10 @@ export function patchWasmKernels(): void {
     const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
     return conv2dBackpropFilter(x, dy, a.filterShape, a);
   });
-  replace('Conv2DBackpropInput', ({ inputs, attrs }) => {
+  replace('Conv2DBackpropInput', ({ inputs, attrs, backend }) => {
     const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
     const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
-    return conv2dBackpropInput(dy, filter, a.inputShape, a);
+    return conv2dBackpropInput(dy, readFloats(backend, filter), filter.shape, a.inputShape, a);
   });
   // Missing on wasm; needed by gather's gradient (embeddings, DiffAugment's translation).
   replace('UnsortedSegmentSum', segmentSumKernel);
