@@ -32,6 +32,10 @@ const convCases: [number[], number[], [number, number], 'same' | 'valid'][] = [
   [[1, 11, 9, 3], [2, 5, 3, 2], [2, 2], 'same'],
   [[2, 8, 11, 2], [4, 1, 2, 3], [1, 2], 'same'],
   [[1, 12, 12, 2], [3, 3, 2, 2], [3, 3], 'valid'],
+  [[1, 9, 9, 2], [2, 2, 2, 3], [3, 3], 'valid'], // kernel < stride: one input phase gets no taps
+  // Enough images · output pixels that the filter gradient splits the batch into groups (one short).
+  [[64, 14, 14, 2], [5, 5, 2, 3], [2, 2], 'same'],
+  [[70, 12, 12, 2], [3, 3, 2, 2], [1, 1], 'same'],
   // fmnist-lms at batch 1 (the cpu reference takes seconds): G's deconv1-3 are the transposes of these, D's conv1-2 the last two.
   [[1, 7, 7, 256], [5, 5, 256, 128], [1, 1], 'same'],
   [[1, 14, 14, 64], [5, 5, 64, 128], [2, 2], 'same'],
@@ -122,8 +126,11 @@ describe('wasm kernel patches agree with the pure-JS cpu backend', () => {
     };
     run();
     const before = tf.memory().numTensors;
+    // The conv gradients allocate heap buffers outside the engine's tensor count.
+    const buffersBefore = tf.backend().numDataIds();
     for (let i = 0; i < 3; i++) run();
     expect(tf.memory().numTensors).toBe(before);
+    expect(tf.backend().numDataIds()).toBe(buffersBefore);
     tf.dispose([x, f, fT]);
   });
 });
