@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { WasmHeap } from './wasm-js-kernels';
 
 /**
  * Conv2DBackpropFilter on the wasm heap, as stride-1 XNNPACK convolutions over groups of the batch.
@@ -11,12 +12,6 @@ import * as tf from '@tensorflow/tfjs';
  * ≈ GROUP_REDUCTION / (oh·ow) images bound the temporary buffers; on fmnist-lms shapes the group
  * size made no measurable difference to XNNPACK's rate (≈ 20 GFLOP/s on one thread either way).
  */
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  disposeData(dataId: object): boolean;
-}
 
 /** Length of the reduction per group convolution (images · oh · ow), roughly. */
 const GROUP_REDUCTION = 1568;
@@ -36,7 +31,7 @@ export interface FilterGradGeometry {
  * dW [kh, kw, ci, co] for x [n, h, w, ci] and dy [n, oh, ow, co], both float32 on the wasm heap.
  * `conv2d` is the wasm backend's own Conv2D kernel.
  */
-export function conv2dBackpropFilterHeap(backend: WasmBackend, conv2d: tf.KernelFunc, x: tf.TensorInfo, dy: tf.TensorInfo, g: FilterGradGeometry): tf.TensorInfo {
+export function conv2dBackpropFilterHeap(backend: WasmHeap, conv2d: tf.KernelFunc, x: tf.TensorInfo, dy: tf.TensorInfo, g: FilterGradGeometry): tf.TensorInfo {
   const [n, h, w, ci] = x.shape as [number, number, number, number];
   const co = dy.shape[3]!;
   const { strideH: sh, strideW: sw, filterH: kh, filterW: kw, outH: oh, outW: ow, padTop: top, padLeft: left } = g;

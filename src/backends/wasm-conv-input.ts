@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { WasmHeap } from './wasm-js-kernels';
 
 /**
  * Conv2DBackpropInput on the wasm heap, one stride-1 XNNPACK convolution per output phase.
@@ -9,12 +10,6 @@ import * as tf from '@tensorflow/tfjs';
  * own small filter (5×5 stride 2: 3×3, 3×2, 2×3, 2×2 taps), so no multiplication is by a padded
  * zero tap, and one JS pass interleaves the phase outputs into dx.
  */
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  disposeData(dataId: object): boolean;
-}
 
 interface AxisPhase {
   /** dx rows of this phase, ⌈(size − p) / s⌉ */
@@ -55,7 +50,7 @@ export interface InputGradGeometry {
  * dx [n, h, w, ci] = conv2dTranspose(dy [n, oh, ow, co], W [kh, kw, ci, co]) with all three on the
  * wasm heap. `conv2d` is the wasm backend's own Conv2D kernel.
  */
-export function conv2dBackpropInputHeap(backend: WasmBackend, conv2d: tf.KernelFunc, dy: tf.TensorInfo, filter: tf.TensorInfo, inputShape: number[], g: InputGradGeometry): tf.TensorInfo {
+export function conv2dBackpropInputHeap(backend: WasmHeap, conv2d: tf.KernelFunc, dy: tf.TensorInfo, filter: tf.TensorInfo, inputShape: number[], g: InputGradGeometry): tf.TensorInfo {
   const [n, h, w, ci] = inputShape as [number, number, number, number];
   const [kh, kw, , co] = filter.shape as [number, number, number, number];
   const [, oh, ow] = dy.shape as [number, number, number, number];
@@ -100,7 +95,7 @@ export function conv2dBackpropInputHeap(backend: WasmBackend, conv2d: tf.KernelF
 }
 
 /** dx[:, sh·q + a, sw·v + b, :] = phase[:, q, v, :] (zeros when `phase` is null). */
-function interleave(backend: WasmBackend, phase: tf.TensorInfo | null, dx: tf.TensorInfo, rows: number, cols: number, a: number, b: number, sh: number, sw: number) {
+function interleave(backend: WasmHeap, phase: tf.TensorInfo | null, dx: tf.TensorInfo, rows: number, cols: number, a: number, b: number, sh: number, sw: number) {
   const [n, h, w, ci] = dx.shape as [number, number, number, number];
   const ds = backend.typedArrayFromHeap(dx) as Float32Array;
   const ps = phase ? (backend.typedArrayFromHeap(phase) as Float32Array) : null;

@@ -9,10 +9,12 @@ import * as tf from '@tensorflow/tfjs';
  * which detaches every earlier view.
  */
 
-interface WasmHeap {
+/** The parts of tfjs-backend-wasm's backend object that the project's wasm kernels use. */
+export interface WasmHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   incRef(dataId: object): void;
+  disposeData(dataId: object): boolean;
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];

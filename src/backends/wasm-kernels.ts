@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterHeap } from './wasm-conv-filter';
 import { conv2dBackpropInputHeap } from './wasm-conv-input';
-import { patchWasmJsKernels } from './wasm-js-kernels';
+import { patchWasmJsKernels, type WasmHeap } from './wasm-js-kernels';
 
 /**
  * Kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks or runs as slow scalar loops,
@@ -78,11 +78,6 @@ const segmentSumKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return tf.tensor(unsortedSegmentSum(read(x) as Float32Array, [count, ...inner], read(segmentIds) as Int32Array, numSegments), [numSegments, ...inner], 'float32');
 };
 
-/** A float32 tensor's values, copied off the backend (filters are small). */
-function readFloats(backend: unknown, t: tf.TensorInfo): Float32Array {
-  return (backend as { readSync(id: object): Float32Array }).readSync(t.dataId);
-}
-
 let patched = false;
 
 /** Registers the replacement kernels on the 'wasm' backend (idempotent). */
@@ -102,7 +97,7 @@ export function patchWasmKernels(): void {
     const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
     const info = convInfo(x.shape, a.filterShape, a);
     if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error('wasm patch: dilated conv gradients are not supported');
-    return conv2dBackpropFilterHeap(backend as never, wasmConv2d, x, dy, {
+    return conv2dBackpropFilterHeap(backend as unknown as WasmHeap, wasmConv2d, x, dy, {
       strideH: info.strideHeight,
       strideW: info.strideWidth,
       filterH: info.filterHeight,
@@ -119,7 +114,7 @@ export function patchWasmKernels(): void {
     const info = convInfo(a.inputShape, filter.shape, a);
     if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error('wasm patch: dilated conv gradients are not supported');
     const geometry = { strideH: info.strideHeight, strideW: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left };
-    return conv2dBackpropInputHeap(backend as never, wasmConv2d, dy, filter, a.inputShape, geometry);
+    return conv2dBackpropInputHeap(backend as unknown as WasmHeap, wasmConv2d, dy, filter, a.inputShape, geometry);
   });
   // Missing on wasm; needed by gather's gradient (embeddings, DiffAugment's translation).
   replace('UnsortedSegmentSum', segmentSumKernel);
