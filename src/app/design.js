@@ -94,12 +94,20 @@ function updateCli() {
   $('cli-line').textContent = cliFor(seed, count, classChoice());
 }
 
+/** What the grid shows (model, seed, count, category); a 'change' that alters none of them keeps the grid. */
+let shown = null;
+
 export async function regenerate() {
   if (!state.model) return;
   const grid = $('grid');
   const seed = Math.max(0, Math.min(0xffffffff, Math.floor(Number($('seed-input').value) || 0)));
   $('seed-input').value = String(seed);
   const count = Number($('count-select').value);
+  // Leaving the seed field fires 'change' again; redrawing then would swap the cards under the
+  // pointer between mousedown and mouseup, and the click (a download, a pin) would be lost.
+  const key = { model: state.model, seed, count, label: $('class-select').value };
+  if (shown && Object.keys(key).every((k) => shown[k] === key[k])) return;
+  shown = key;
   const designs = Array.from({ length: count }, (_, i) => seedDesign((seed + i) >>> 0, labelFor(i)));
   grid.dataset.status = 'busy';
   await render(designs);

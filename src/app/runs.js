@@ -173,7 +173,16 @@ async function drawReports() {
   );
 }
 
-async function pollHistory() {
+// Reads are queued: two overlapping reads (opening a run while the timer polls) would both start
+// from the same offset and add the same rows twice.
+let pollQueue = Promise.resolve(false);
+
+function pollHistory() {
+  pollQueue = pollQueue.catch(() => false).then(readNewRows);
+  return pollQueue;
+}
+
+async function readNewRows() {
   if (!current) return false;
   const name = current.name;
   let grew = false;

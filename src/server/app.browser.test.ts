@@ -195,7 +195,8 @@ describe.skipIf(skip)('app in Chromium', () => {
     expect(await page.locator('#chart-acc svg path.line').count()).toBe(2);
     expect(await page.locator('#chart-metrics svg path.line').count()).toBe(3);
     expect(await page.getAttribute('#run-gif', 'src')).toMatch(/progress\.gif/);
-    expect(await page.locator('#sample-img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)).toBe(true);
+    // The run is 'ready' once its data is in; the sample image may still be loading.
+    await expect.poll(() => page.locator('#sample-img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)).toBe(true);
     expect(await page.textContent('#reports')).toContain('compare.md');
     const rows = Number(await page.getAttribute('#run-detail', 'data-rows'));
     expect(rows).toBe(60);
