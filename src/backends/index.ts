@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { UserError } from '../errors';
 import { registerFileRouters } from './fileio';
 import { patchSegmentSum, patchWasmKernels } from './wasm-kernels';
+import { startWasmWorkers, wasmWorkerStats } from './wasm-workers';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -39,12 +40,15 @@ export interface BackendChoice {
   name: string;
   /** Why faster backends were passed over (empty when the first choice worked). */
   notes: string[];
+  /** Threads the wasm backend computes on (this one and its workers). */
+  threads?: number;
 }
 
 /**
  * Activates a TF.js backend. `auto` takes tfjs-node if installed, else the project's native
  * (OpenBLAS) backend, else WebAssembly; `cpu` is TF.js's pure-JS reference backend.
- * Also installs the file:// model IO routers. Safe to call more than once.
+ * WebAssembly also starts its worker threads (wasm-workers.ts). Also installs the file:// model IO
+ * routers. Safe to call more than once.
  */
 export async function initBackend(requested: BackendName = 'auto'): Promise<BackendChoice> {
   if (!BACKENDS.includes(requested)) {
@@ -74,7 +78,12 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
     if (name === 'wasm') patchWasmKernels();
     const ok = await tf.setBackend(name);
     await tf.ready();
-    if (ok && tf.getBackend() === name) return { name, notes };
+    if (ok && tf.getBackend() === name) {
+      if (name !== 'wasm') return { name, notes };
+      const why = await startWasmWorkers();
+      if (why) notes.push(why);
+      return { name, notes, threads: wasmWorkerStats().workers + 1 };
+    }
     notes.push(`backend ${name} failed to initialise`);
   }
   throw new UserError(`--backend ${requested}: not available here (${notes.join('; ')})`);

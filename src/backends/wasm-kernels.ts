@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterHeap } from './wasm-conv-filter';
 import { conv2dBackpropInputHeap } from './wasm-conv-input';
 import { patchWasmJsKernels, type WasmHeap } from './wasm-js-kernels';
+import { splitKernel } from './wasm-workers';
 
 /**
  * Kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks or runs as slow scalar loops,
@@ -15,7 +16,8 @@ import { patchWasmJsKernels, type WasmHeap } from './wasm-js-kernels';
  * - BatchMatMul with a transposed operand (a scalar loop): transpose first, then multiply.
  *
  * The conv gradients call the wasm Conv2D kernel on heap buffers directly and free their own
- * intermediates; BatchMatMul's are freed by tf.tidy.
+ * intermediates; BatchMatMul's are freed by tf.tidy. All four convolution kernels split their
+ * batch across worker threads when those run (wasm-workers.ts).
  * Elementwise and reduction kernels that wasm runs slowly are replaced in wasm-js-kernels.ts.
  */
 
@@ -26,6 +28,9 @@ type ConvAttrs = {
   dilations: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') throw new Error('wasm patch: only NHWC is supported');
@@ -92,7 +97,33 @@ export function patchWasmKernels(): void {
     tf.registerKernel({ ...original, kernelName, backendName: 'wasm', kernelFunc });
   };
   const wasmConv2d = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
-  replace('Conv2DBackpropFilter', ({ inputs, attrs, backend }) => {
+  const wasmFusedConv2d = tf.getKernel('FusedConv2D', 'wasm')!.kernelFunc;
+  const forward = (args: KernelArgs) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    return { x, filter, attrs: args.attrs as unknown as ConvAttrs };
+  };
+  const forwardSpec = {
+    batched: ['x'],
+    combine: 'concat' as const,
+    outShape: (args: KernelArgs, images: number) => {
+      const { x, filter, attrs } = forward(args);
+      return convInfo([images, ...x.shape.slice(1)], filter.shape, attrs).outShape;
+    },
+    macs: (args: KernelArgs) => {
+      const { x, filter, attrs } = forward(args);
+      return size(convInfo(x.shape, filter.shape, attrs).outShape) * size(filter.shape.slice(0, 3));
+    },
+  };
+  replace('Conv2D', splitKernel('Conv2D', wasmConv2d, forwardSpec));
+  replace('FusedConv2D', splitKernel('FusedConv2D', wasmFusedConv2d, forwardSpec));
+  // Both gradients cost one multiply-add per dy value and filter tap per input channel.
+  const gradMacs = (args: KernelArgs) => {
+    const { dy } = args.inputs as { dy: tf.TensorInfo };
+    const a = args.attrs as unknown as { filterShape?: number[] };
+    const filterShape = a.filterShape ?? (args.inputs as { filter: tf.TensorInfo }).filter.shape;
+    return size(dy.shape) * size(filterShape.slice(0, 3));
+  };
+  const filterGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
     const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
     const info = convInfo(x.shape, a.filterShape, a);
@@ -107,15 +138,29 @@ export function patchWasmKernels(): void {
       padTop: info.padInfo.top,
       padLeft: info.padInfo.left,
     });
-  });
-  replace('Conv2DBackpropInput', ({ inputs, attrs, backend }) => {
+  };
+  replace('Conv2DBackpropFilter', splitKernel('Conv2DBackpropFilter', filterGrad, {
+    batched: ['x', 'dy'],
+    combine: 'sum',
+    outShape: (args) => (args.attrs as unknown as { filterShape: number[] }).filterShape,
+    macs: gradMacs,
+  }));
+  const inputGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
     const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
     const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
     const info = convInfo(a.inputShape, filter.shape, a);
     if (info.dilationHeight !== 1 || info.dilationWidth !== 1) throw new Error('wasm patch: dilated conv gradients are not supported');
     const geometry = { strideH: info.strideHeight, strideW: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left };
     return conv2dBackpropInputHeap(backend as unknown as WasmHeap, wasmConv2d, dy, filter, a.inputShape, geometry);
-  });
+  };
+  const inputShapeOf = (attrs: tf.NamedAttrMap) => (attrs as unknown as { inputShape: number[] }).inputShape;
+  replace('Conv2DBackpropInput', splitKernel('Conv2DBackpropInput', inputGrad, {
+    batched: ['dy'],
+    combine: 'concat',
+    outShape: (args, images) => [images, ...inputShapeOf(args.attrs as tf.NamedAttrMap).slice(1)],
+    attrsFor: (attrs, images) => ({ ...attrs, inputShape: [images, ...inputShapeOf(attrs).slice(1)] }),
+    macs: gradMacs,
+  }));
   // Missing on wasm; needed by gather's gradient (embeddings, DiffAugment's translation).
   replace('UnsortedSegmentSum', segmentSumKernel);
   const wasmBatchMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;

@@ -19,7 +19,8 @@ export function backendOption(): Option {
 /** Activates the backend and says which one runs (and why faster ones were skipped) once. */
 export async function useBackend(name: BackendName, quiet = false): Promise<string> {
   const choice = await initBackend(name);
-  if (!quiet) say(`backend: ${choice.name}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
+  const threads = choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : '';
+  if (!quiet) say(`backend: ${choice.name}${threads}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
   return choice.name;
 }
 
