@@ -3,25 +3,27 @@ import '@tensorflow/tfjs-backend-wasm';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { patchWasmKernels } from './wasm-kernels';
 import type { WasmHeap } from './wasm-js-kernels';
-import type { Job, JobReply } from './wasm-workers';
+import { disableChunking, type Job, type JobChunk, type JobReply } from './wasm-workers';
 
 /**
  * A wasm worker thread (see wasm-workers.ts): its own wasm backend with the project's kernel
- * patches, serving one job at a time from the thread that owns the model.
+ * patches, claiming chunks of the kernel it is handed until none are left.
  */
 
-const { ctrl: ctrlBuffer, port } = workerData as { ctrl: SharedArrayBuffer; port: MessagePort };
+const { ctrl: ctrlBuffer, claims: claimsBuffer, port } = workerData as { ctrl: SharedArrayBuffer; claims: SharedArrayBuffer; port: MessagePort };
 const ctrl = new Int32Array(ctrlBuffer);
+const claims = new Int32Array(claimsBuffer);
 const REQUEST = 0;
 const DONE = 1;
 
 patchWasmKernels();
+disableChunking();
 tf.enableProdMode();
 if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
 const backend = tf.backend() as unknown as WasmHeap & tf.KernelBackend;
 parentPort!.postMessage('ready');
 
-let buffer = new SharedArrayBuffer(0);
+let arena = new SharedArrayBuffer(0);
 let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, REQUEST, seen);
@@ -29,9 +31,8 @@ for (;;) {
   const job = receiveMessageOnPort(port)?.message as Job;
   let reply: JobReply;
   try {
-    if (job.buffer) buffer = job.buffer;
-    run(job);
-    reply = { ok: true };
+    if (job.buffer) arena = job.buffer;
+    reply = { ok: true, chunks: run(job) };
   } catch (err) {
     reply = { ok: false, error: (err as Error).message ?? String(err) };
   }
@@ -40,27 +41,50 @@ for (;;) {
   Atomics.notify(ctrl, DONE);
 }
 
-function run(job: Job) {
-  const shared = new Float32Array(buffer);
-  const inputs: Record<string, tf.TensorInfo> = {};
+/** Heap copy of `count` floats of the shared buffer from `offset`, shaped `shape`. */
+function fromArena(shape: number[], offset: number): tf.TensorInfo {
+  const t = backend.makeOutput(shape, 'float32');
+  const n = shape.reduce((a, b) => a * b, 1);
+  (backend.typedArrayFromHeap(t) as Float32Array).set(new Float32Array(arena, offset * 4, n));
+  return t;
+}
+
+/** Computes chunks of the job until none are left; returns how many. */
+function run(job: Job): number {
+  const kernel = tf.getKernel(job.kernel, 'wasm');
+  if (!kernel) throw new Error(`no wasm kernel ${job.kernel}`);
+  const whole: Record<string, tf.TensorInfo> = {};
+  let done = 0;
   try {
-    for (const { name, shape, offset } of job.inputs) {
-      const t = backend.makeOutput(shape, 'float32');
-      const n = shape.reduce((a, b) => a * b, 1);
-      (backend.typedArrayFromHeap(t) as Float32Array).set(shared.subarray(offset, offset + n));
-      inputs[name] = t;
-    }
-    const kernel = tf.getKernel(job.kernel, 'wasm');
-    if (!kernel) throw new Error(`no wasm kernel ${job.kernel}`);
-    const out = kernel.kernelFunc({ inputs, attrs: job.attrs, backend }) as tf.TensorInfo;
-    try {
-      const values = backend.typedArrayFromHeap(out) as Float32Array;
-      if (values.length !== job.outSize) throw new Error(`${job.kernel}: ${values.length} outputs, expected ${job.outSize}`);
-      shared.set(values, job.outOffset);
-    } finally {
-      backend.disposeData(out.dataId);
+    for (const input of job.inputs) if (!input.batched) whole[input.name] = fromArena(input.shape, input.offset);
+    for (let c = Atomics.add(claims, 0, 1); c < job.chunks.length; c = Atomics.add(claims, 0, 1)) {
+      runChunk(job, job.chunks[c]!, kernel.kernelFunc, whole);
+      done++;
     }
   } finally {
-    for (const t of Object.values(inputs)) backend.disposeData(t.dataId);
+    for (const t of Object.values(whole)) backend.disposeData(t.dataId);
+  }
+  return done;
+}
+
+function runChunk(job: Job, chunk: JobChunk, kernelFunc: tf.KernelFunc, whole: Record<string, tf.TensorInfo>) {
+  const images = chunk.end - chunk.start;
+  const own: tf.TensorInfo[] = [];
+  try {
+    const inputs = { ...whole };
+    for (const input of job.inputs) {
+      if (!input.batched) continue;
+      const perImage = input.shape.slice(1).reduce((a, b) => a * b, 1);
+      const t = fromArena([images, ...input.shape.slice(1)], input.offset + chunk.start * perImage);
+      own.push(t);
+      inputs[input.name] = t;
+    }
+    const out = kernelFunc({ inputs, attrs: chunk.attrs, backend }) as tf.TensorInfo;
+    own.push(out);
+    const values = backend.typedArrayFromHeap(out) as Float32Array;
+    if (values.length !== chunk.outSize) throw new Error(`${job.kernel}: ${values.length} outputs, expected ${chunk.outSize}`);
+    new Float32Array(arena, chunk.outOffset * 4, chunk.outSize).set(values);
+  } finally {
+    for (const t of own) backend.disposeData(t.dataId);
   }
 }

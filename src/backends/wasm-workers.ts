@@ -5,24 +5,30 @@ import { UserError } from '../errors';
 import type { WasmHeap } from './wasm-js-kernels';
 
 /**
- * The second core for the wasm backend. tfjs-backend-wasm runs on one thread in Node, so the
- * convolution kernels split their batch: worker threads, each with its own wasm instance, take
- * the later images while this thread computes the first ones, and the parts are joined (outputs)
- * or summed (the filter gradient). Kernels are synchronous, so a job is posted on a MessagePort
- * and signalled through a shared Int32Array; the worker, blocked in Atomics.wait, takes it with
- * receiveMessageOnPort, and this thread waits the same way for the answer. Operands travel
- * through one SharedArrayBuffer per worker: one copy in, one copy out.
+ * The other cores for the wasm backend. tfjs-backend-wasm runs on one thread in Node, so the
+ * convolution kernels cut their batch into chunks that this thread and worker threads (each with
+ * its own wasm instance) take one at a time from a shared counter: whoever is faster takes more
+ * (this thread also runs TF.js's bookkeeping and the garbage collector, and is the slower one).
+ * Outputs land at their chunk's place; the filter gradient sums its chunks' parts in chunk order.
  *
- * Where the batch is cut depends only on the batch and the worker count, so a run repeats
- * exactly on the same machine; a different worker count changes the summation order of the
- * filter gradient (≈ 1e-7 relative), as thread counts do in any BLAS.
+ * Kernels are synchronous, so a job is posted on a MessagePort and signalled through a shared
+ * Int32Array; a worker, blocked in Atomics.wait, takes it with receiveMessageOnPort, and this
+ * thread waits the same way for the answers. Operands and results travel through one
+ * SharedArrayBuffer.
+ *
+ * The chunks depend only on the kernel's shapes, and each chunk's arithmetic is the same on any
+ * thread, so the result is bit-identical with or without workers (tested) and a run repeats
+ * exactly on any thread count.
  */
 
-/** Requests posted (written by this thread) and requests answered (written by the worker). */
+/** Per worker: requests posted (written by this thread), requests answered (by the worker). */
 const REQUEST = 0;
 const DONE = 1;
-/** A kernel smaller than this (multiply-adds) runs unsplit: the hand-off costs ≈ 0.1 ms. */
+/** A kernel smaller than this (multiply-adds) runs whole: the hand-off costs ≈ 0.1 ms. */
 const MIN_SPLIT_MACS = 4e6;
+/** Chunks per kernel at most, and the fewest multiply-adds worth a chunk of their own. */
+const MAX_CHUNKS = 8;
+const MIN_CHUNK_MACS = 2e6;
 /** How long a worker may take over one job before this thread gives up on it. */
 const JOB_TIMEOUT_MS = 10 * 60_000;
 
@@ -31,32 +37,46 @@ export interface JobInput {
   shape: number[];
   /** offset into the shared buffer, in floats */
   offset: number;
+  /** holds the whole batch; a chunk reads its own images */
+  batched: boolean;
+}
+
+export interface JobChunk {
+  /** the chunk's images [start, end) */
+  start: number;
+  end: number;
+  attrs: tf.NamedAttrMap;
+  /** where its output goes in the shared buffer, in floats */
+  outOffset: number;
+  outSize: number;
 }
 
 export interface Job {
   kernel: string;
-  attrs: tf.NamedAttrMap;
   inputs: JobInput[];
-  outOffset: number;
-  outSize: number;
+  chunks: JobChunk[];
   /** set when the shared buffer was replaced (grown) */
   buffer?: SharedArrayBuffer;
 }
 
-export type JobReply = { ok: true } | { ok: false; error: string };
+export type JobReply = { ok: true; chunks: number } | { ok: false; error: string };
 
 interface Helper {
   worker: Worker;
   port: MessagePort;
   ctrl: Int32Array;
-  buffer: SharedArrayBuffer;
-  /** buffer not yet sent to the worker */
-  bufferIsNew: boolean;
+  /** the shared buffer this worker was last sent */
+  buffer: SharedArrayBuffer | null;
   seq: number;
 }
 
 const helpers: Helper[] = [];
-let jobsDone = 0;
+/** The next unclaimed chunk of the current kernel (Atomics.add), shared with every worker. */
+const claims = new Int32Array(new SharedArrayBuffer(4));
+let arena = new SharedArrayBuffer(0);
+let chunksByWorkers = 0;
+/** Off in the workers: they compute the chunks they are given whole. */
+let chunking = true;
 let starting: Promise<string | null> | null = null;
 
 /**
@@ -73,9 +93,9 @@ export function defaultWasmWorkers(): number {
   return Math.max(0, Math.min(availableParallelism() - 1, 3));
 }
 
-/** How many workers are running, and how many split jobs they have finished (for tests and bench). */
-export function wasmWorkerStats(): { workers: number; jobs: number } {
-  return { workers: helpers.length, jobs: jobsDone };
+/** How many workers are running, and how many chunks they have computed (for tests and bench). */
+export function wasmWorkerStats(): { workers: number; chunks: number } {
+  return { workers: helpers.length, chunks: chunksByWorkers };
 }
 
 /**
@@ -95,7 +115,7 @@ export function startWasmWorkers(count = defaultWasmWorkers()): Promise<string |
   return starting;
 }
 
-/** Stops the workers; kernels run unsplit afterwards. */
+/** Stops the workers; this thread computes every chunk afterwards. */
 export async function stopWasmWorkers(): Promise<void> {
   const all = helpers.splice(0);
   await Promise.all(all.map((h) => h.worker.terminate()));
@@ -105,7 +125,7 @@ async function spawn(): Promise<Helper> {
   const { port1, port2 } = new MessageChannel();
   const ctrl = new Int32Array(new SharedArrayBuffer(8));
   const worker = new Worker(new URL('./wasm-worker-boot.mjs', import.meta.url), {
-    workerData: { ctrl: ctrl.buffer, port: port2 },
+    workerData: { ctrl: ctrl.buffer, claims: claims.buffer, port: port2 },
     transferList: [port2],
   });
   await new Promise<void>((resolve, reject) => {
@@ -117,18 +137,18 @@ async function spawn(): Promise<Helper> {
   // A worker idles in Atomics.wait; it must not keep the process alive.
   worker.unref();
   port1.unref();
-  return { worker, port: port1, ctrl, buffer: new SharedArrayBuffer(0), bufferIsNew: false, seq: 0 };
+  return { worker, port: port1, ctrl, buffer: null, seq: 0 };
 }
 
-/** Which inputs are split along their first (batch) axis, and how the parts combine. */
+/** Which inputs are cut along their first (batch) axis, and how the chunks combine. */
 export interface SplitSpec {
   batched: string[];
   combine: 'concat' | 'sum';
-  /** The output shape of a part of `images` images. */
+  /** The output shape for `images` images. */
   outShape: (args: KernelArgs, images: number) => number[];
-  /** The attributes for a part of `images` images (e.g. an input shape attribute). */
+  /** The attributes for `images` images (e.g. an input shape attribute). */
   attrsFor?: (attrs: tf.NamedAttrMap, images: number) => tf.NamedAttrMap;
-  /** Multiply-adds of the whole kernel, to leave small ones unsplit. */
+  /** Multiply-adds of the whole kernel, to leave small ones whole. */
   macs: (args: KernelArgs) => number;
 }
 
@@ -147,99 +167,133 @@ export function batchParts(n: number, parts: number): [number, number][] {
   return out;
 }
 
+/** Makes the split kernels compute whole (a worker's chunks must not be cut again). */
+export function disableChunking(): void {
+  chunking = false;
+}
+
+/** How many chunks a kernel of n images and `macs` multiply-adds is cut into (1: whole). */
+export function chunkCount(n: number, macs: number): number {
+  if (macs < MIN_SPLIT_MACS) return 1;
+  return Math.max(1, Math.min(MAX_CHUNKS, n, Math.floor(macs / MIN_CHUNK_MACS)));
+}
+
 /**
- * Wraps `local` (a wasm kernel) so that, with workers running, each worker computes a slice of
- * the batch through its own copy of the same kernel (`kernelName`) while this thread computes
- * the first slice.
+ * Wraps `local` (a wasm kernel) so that big kernels run chunk by chunk, on this thread and on
+ * the workers, which run their own copy of the same kernel (`kernelName`).
  */
 export function splitKernel(kernelName: string, local: tf.KernelFunc, spec: SplitSpec): tf.KernelFunc {
   return (args) => {
-    const inputs = args.inputs as Record<string, tf.TensorInfo | undefined>;
-    const n = inputs[spec.batched[0]!]!.shape[0]!;
-    const parts = Math.min(helpers.length + 1, n);
-    const allFloat = Object.values(inputs).every((t) => t == null || t.dtype === 'float32');
-    if (parts < 2 || !allFloat || spec.macs(args) < MIN_SPLIT_MACS) return local(args);
+    const inputs = Object.entries(args.inputs as Record<string, tf.TensorInfo | undefined>).filter((e): e is [string, tf.TensorInfo] => e[1] != null);
+    const n = (args.inputs as Record<string, tf.TensorInfo>)[spec.batched[0]!]!.shape[0]!;
+    const allFloat = inputs.every(([, t]) => t.dtype === 'float32');
+    const count = chunking && allFloat ? chunkCount(n, spec.macs(args)) : 1;
+    if (count < 2) return local(args);
     const heap = args.backend as unknown as WasmHeap;
-    const ranges = batchParts(n, parts);
-    const sliceShape = (name: string, t: tf.TensorInfo, images: number) => (spec.batched.includes(name) ? [images, ...t.shape.slice(1)] : t.shape);
     const attrsFor = (images: number) => (spec.attrsFor ? spec.attrsFor(args.attrs as tf.NamedAttrMap, images) : (args.attrs as tf.NamedAttrMap));
+    const isBatched = (name: string) => spec.batched.includes(name);
 
-    const posted = ranges.slice(1).map(([b0, b1], i) => post(heap, helpers[i]!, kernelName, attrsFor(b1 - b0), inputs, (name, t) => {
-      const shape = sliceShape(name, t, b1 - b0);
-      return { shape, start: spec.batched.includes(name) ? b0 * size(t.shape.slice(1)) : 0 };
-    }, size(spec.outShape(args, b1 - b0))));
-
-    // This thread's slice: the same heap data, seen with a shorter batch axis.
-    const m = ranges[0]![1];
-    const mine: Record<string, tf.TensorInfo | undefined> = {};
-    for (const [name, t] of Object.entries(inputs)) mine[name] = t == null ? t : { dataId: t.dataId, shape: sliceShape(name, t, m), dtype: t.dtype };
-    let part: tf.TensorInfo;
-    try {
-      part = local({ ...args, inputs: mine as tf.NamedTensorInfoMap, attrs: attrsFor(m) }) as tf.TensorInfo;
-    } catch (err) {
-      for (const p of posted) awaitReply(p.helper);
-      throw err;
+    // The shared buffer: every input whole, then each chunk's output.
+    const jobInputs: JobInput[] = [];
+    let offset = 0;
+    for (const [name, t] of inputs) {
+      jobInputs.push({ name, shape: t.shape, offset, batched: isBatched(name) });
+      offset += size(t.shape);
     }
-    const errors = posted.map((p) => awaitReply(p.helper)).filter((e): e is string => e !== null);
-    if (errors.length > 0) {
-      heap.disposeData(part.dataId);
+    const chunks: JobChunk[] = batchParts(n, count).map(([start, end]) => {
+      const outSize = size(spec.outShape(args, end - start));
+      const chunk = { start, end, attrs: attrsFor(end - start), outOffset: offset, outSize };
+      offset += outSize;
+      return chunk;
+    });
+    const busy = helpers;
+    Atomics.store(claims, 0, 0);
+    if (busy.length > 0) {
+      if (arena.byteLength < offset * 4) arena = new SharedArrayBuffer(Math.max(offset * 4, arena.byteLength * 2));
+      const shared = new Float32Array(arena);
+      for (const [i, [, t]] of inputs.entries()) shared.set(heap.typedArrayFromHeap(t) as Float32Array, jobInputs[i]!.offset);
+      for (const helper of busy) post(helper, { kernel: kernelName, inputs: jobInputs, chunks });
+    }
+
+    // This thread claims chunks too, and keeps its results on the heap.
+    const mine = new Map<number, tf.TensorInfo>();
+    let failure: unknown = null;
+    try {
+      for (let c = Atomics.add(claims, 0, 1); c < count; c = Atomics.add(claims, 0, 1)) mine.set(c, runChunk(heap, local, args, inputs, isBatched, chunks[c]!));
+    } catch (err) {
+      failure = err;
+      Atomics.store(claims, 0, count); // the workers stop claiming
+    }
+    const errors = busy.map(awaitReply).filter((e): e is string => e !== null);
+    if (failure !== null || errors.length > 0) {
+      for (const t of mine.values()) heap.disposeData(t.dataId);
+      if (failure !== null) throw failure;
       throw new Error(`wasm worker: ${errors[0]}`);
     }
-    const results = posted.map((p) => new Float32Array(p.helper.buffer, p.outOffset * 4, p.outSize));
+    const chunkValues = (c: number) => {
+      const t = mine.get(c);
+      return t ? (heap.typedArrayFromHeap(t) as Float32Array) : new Float32Array(arena, chunks[c]!.outOffset * 4, chunks[c]!.outSize);
+    };
     if (spec.combine === 'sum') {
-      const acc = heap.typedArrayFromHeap(part) as Float32Array;
-      for (const r of results) for (let i = 0; i < acc.length; i++) acc[i]! += r[i]!;
-      return part;
+      const out = heap.makeOutput(spec.outShape(args, n), 'float32');
+      const acc = heap.typedArrayFromHeap(out) as Float32Array;
+      acc.set(chunkValues(0));
+      for (let c = 1; c < count; c++) {
+        const part = chunkValues(c);
+        for (let i = 0; i < acc.length; i++) acc[i]! += part[i]!;
+      }
+      for (const t of mine.values()) heap.disposeData(t.dataId);
+      return out;
     }
-    const out = heap.makeOutput([n, ...part.shape.slice(1)], 'float32');
-    const all = heap.typedArrayFromHeap(out) as Float32Array;
-    all.set(heap.typedArrayFromHeap(part) as Float32Array);
-    let at = size(part.shape);
-    for (const r of results) {
-      all.set(r, at);
-      at += r.length;
+    const out = heap.makeOutput(spec.outShape(args, n), 'float32');
+    for (let c = 0, at = 0; c < count; c++) {
+      const part = chunkValues(c);
+      (heap.typedArrayFromHeap(out) as Float32Array).set(part, at);
+      at += part.length;
     }
-    heap.disposeData(part.dataId);
+    for (const t of mine.values()) heap.disposeData(t.dataId);
     return out;
   };
 }
 
-/** Copies a worker's operands into its shared buffer and wakes it. */
-function post(
-  heap: WasmHeap,
-  helper: Helper,
-  kernel: string,
-  attrs: tf.NamedAttrMap,
-  inputs: Record<string, tf.TensorInfo | undefined>,
-  slice: (name: string, t: tf.TensorInfo) => { shape: number[]; start: number },
-  outSize: number,
-) {
-  const jobInputs: (JobInput & { start: number; t: tf.TensorInfo })[] = [];
-  let offset = 0;
-  for (const [name, t] of Object.entries(inputs)) {
-    if (t == null) continue;
-    const { shape, start } = slice(name, t);
-    jobInputs.push({ name, shape, offset, start, t });
-    offset += size(shape);
+/** One chunk on this thread: the batched inputs' images copied out (the first chunk reads them in place). */
+function runChunk(heap: WasmHeap, local: tf.KernelFunc, args: KernelArgs, inputs: [string, tf.TensorInfo][], isBatched: (name: string) => boolean, chunk: JobChunk): tf.TensorInfo {
+  const images = chunk.end - chunk.start;
+  const copies: tf.TensorInfo[] = [];
+  const chunkInputs: Record<string, tf.TensorInfo> = {};
+  for (const [name, t] of inputs) {
+    if (!isBatched(name)) {
+      chunkInputs[name] = t;
+      continue;
+    }
+    const shape = [images, ...t.shape.slice(1)];
+    if (chunk.start === 0) {
+      chunkInputs[name] = { dataId: t.dataId, shape, dtype: t.dtype };
+      continue;
+    }
+    const copy = heap.makeOutput(shape, 'float32');
+    const perImage = size(t.shape.slice(1));
+    (heap.typedArrayFromHeap(copy) as Float32Array).set((heap.typedArrayFromHeap(t) as Float32Array).subarray(chunk.start * perImage, chunk.end * perImage));
+    copies.push(copy);
+    chunkInputs[name] = copy;
   }
-  if (helper.buffer.byteLength < (offset + outSize) * 4) {
-    helper.buffer = new SharedArrayBuffer(Math.max((offset + outSize) * 4, helper.buffer.byteLength * 2));
-    helper.bufferIsNew = true;
+  try {
+    return local({ ...args, inputs: chunkInputs, attrs: chunk.attrs }) as tf.TensorInfo;
+  } finally {
+    for (const t of copies) heap.disposeData(t.dataId);
   }
-  const shared = new Float32Array(helper.buffer);
-  for (const { t, start, shape, offset: at } of jobInputs) {
-    shared.set((heap.typedArrayFromHeap(t) as Float32Array).subarray(start, start + size(shape)), at);
-  }
-  const job: Job = { kernel, attrs, inputs: jobInputs.map(({ name, shape, offset: at }) => ({ name, shape, offset: at })), outOffset: offset, outSize };
-  if (helper.bufferIsNew) {
-    job.buffer = helper.buffer;
-    helper.bufferIsNew = false;
+}
+
+/** Sends a worker the job (and the shared buffer, when it changed) and wakes it. */
+function post(helper: Helper, job: Job) {
+  if (helper.buffer !== arena) {
+    job = { ...job, buffer: arena };
+    helper.buffer = arena;
   }
   helper.port.postMessage(job);
   helper.seq++;
   Atomics.store(helper.ctrl, REQUEST, helper.seq);
   Atomics.notify(helper.ctrl, REQUEST);
-  return { helper, outOffset: offset, outSize };
 }
 
 /** Blocks until the helper answers its latest job; returns its error message, or null. */
@@ -252,6 +306,7 @@ function awaitReply(helper: Helper): string | null {
   }
   const reply = receiveMessageOnPort(helper.port)?.message as JobReply | undefined;
   if (reply === undefined) return 'the worker answered without a reply message';
-  jobsDone++;
-  return reply.ok ? null : reply.error;
+  if (!reply.ok) return reply.error;
+  chunksByWorkers += reply.chunks;
+  return null;
 }
