@@ -206,13 +206,12 @@ export function splitKernel(kernelName: string, local: tf.KernelFunc, spec: Spli
       offset += outSize;
       return chunk;
     });
-    const busy = helpers;
     Atomics.store(claims, 0, 0);
-    if (busy.length > 0) {
+    if (helpers.length > 0) {
       if (arena.byteLength < offset * 4) arena = new SharedArrayBuffer(Math.max(offset * 4, arena.byteLength * 2));
       const shared = new Float32Array(arena);
       for (const [i, [, t]] of inputs.entries()) shared.set(heap.typedArrayFromHeap(t) as Float32Array, jobInputs[i]!.offset);
-      for (const helper of busy) post(helper, { kernel: kernelName, inputs: jobInputs, chunks });
+      for (const helper of helpers) post(helper, { kernel: kernelName, inputs: jobInputs, chunks });
     }
 
     // This thread claims chunks too, and keeps its results on the heap.
@@ -224,7 +223,7 @@ export function splitKernel(kernelName: string, local: tf.KernelFunc, spec: Spli
       failure = err;
       Atomics.store(claims, 0, count); // the workers stop claiming
     }
-    const errors = busy.map(awaitReply).filter((e): e is string => e !== null);
+    const errors = helpers.map(awaitReply).filter((e): e is string => e !== null);
     if (failure !== null || errors.length > 0) {
       for (const t of mine.values()) heap.disposeData(t.dataId);
       if (failure !== null) throw failure;
@@ -234,22 +233,18 @@ export function splitKernel(kernelName: string, local: tf.KernelFunc, spec: Spli
       const t = mine.get(c);
       return t ? (heap.typedArrayFromHeap(t) as Float32Array) : new Float32Array(arena, chunks[c]!.outOffset * 4, chunks[c]!.outSize);
     };
-    if (spec.combine === 'sum') {
-      const out = heap.makeOutput(spec.outShape(args, n), 'float32');
-      const acc = heap.typedArrayFromHeap(out) as Float32Array;
-      acc.set(chunkValues(0));
-      for (let c = 1; c < count; c++) {
-        const part = chunkValues(c);
-        for (let i = 0; i < acc.length; i++) acc[i]! += part[i]!;
-      }
-      for (const t of mine.values()) heap.disposeData(t.dataId);
-      return out;
-    }
     const out = heap.makeOutput(spec.outShape(args, n), 'float32');
+    const values = heap.typedArrayFromHeap(out) as Float32Array;
     for (let c = 0, at = 0; c < count; c++) {
       const part = chunkValues(c);
-      (heap.typedArrayFromHeap(out) as Float32Array).set(part, at);
-      at += part.length;
+      if (spec.combine === 'concat') {
+        values.set(part, at);
+        at += part.length;
+      } else if (c === 0) {
+        values.set(part);
+      } else {
+        for (let i = 0; i < values.length; i++) values[i]! += part[i]!;
+      }
     }
     for (const t of mine.values()) heap.disposeData(t.dataId);
     return out;
