@@ -259,7 +259,11 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--no-torch', 'skip the PyTorch reference (bench/torch_step.py)')
     .option('--json', 'one JSON object per backend measured (medians over rounds)')
     .option('--profile', 'also time every kernel of the train step and print the slowest (with GFLOP/s for convolutions and matrix products); profiling adds a little time per kernel call')
-    .addHelpText('after', '\nSpeed is measured here, never in tests: the machine is shared and noisy. Quote medians and ratios from one run; on a busy machine use --rounds.')
+    .addHelpText(
+      'after',
+      '\nSpeed is measured here, never in tests: the machine is shared and noisy. Quote medians and ratios from one run; on a busy machine use --rounds.' +
+        '\nThreads: FASHION_NATIVE_THREADS (native; default all cores) and FASHION_WASM_THREADS (wasm; default all cores, at most 4; 1 = no worker threads).',
+    )
     .action(async (o: { preset: string; batchSize: number; steps: number; rounds: number; backend: string; torch: boolean; json?: boolean; profile?: boolean }) => {
       const { benchBackend, benchPyTorch, median } = await import('../bench/bench');
       const { formatProfile } = await import('../bench/profile');
