@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { LEAKY_RELU_GRAD, registerLeakyReluGradient } from './native/kernels';
 
 /**
  * Kernels that tfjs-backend-wasm 4.22 runs as slow generic loops (5–60 ns per element, against
@@ -98,6 +99,24 @@ function leakyRelu(args: KernelArgs, original: tf.KernelFunc) {
   return out;
 }
 
+/**
+ * LeakyReLU's gradient where(x > 0, dy, dy·alpha) in one pass (TF.js's formula takes a Greater,
+ * a Multiply and a Select). The same numbers: dy·alpha is a product of two float32 values,
+ * exact in a double and rounded once, as the float32 Multiply does.
+ */
+function leakyReluGrad(args: KernelArgs) {
+  const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  if (dy.dtype !== 'float32' || x.dtype !== 'float32' || size(dy.shape) !== size(x.shape)) throw new Error(`${LEAKY_RELU_GRAD}: float32 dy and x of one size expected`);
+  const heap = heapOf(args);
+  const out = heap.makeOutput(x.shape, 'float32');
+  const xs = heap.typedArrayFromHeap(x);
+  const dys = heap.typedArrayFromHeap(dy);
+  const dx = heap.typedArrayFromHeap(out);
+  const factor = Float64Array.of(Math.fround((args.attrs as unknown as { alpha: number }).alpha), 1);
+  for (let i = 0; i < xs.length; i++) dx[i] = dys[i]! * factor[+(xs[i]! > 0)]!;
+  return out;
+}
+
 /** a > b for float32 a and a scalar or same-shape b (LeakyReLU's and ReLU's gradient masks). */
 function greater(args: KernelArgs, original: tf.KernelFunc) {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -159,4 +178,6 @@ export function patchWasmJsKernels(): void {
     tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ ...config, kernelFunc: (args) => fn(args, original) });
   }
+  if (!tf.getKernel(LEAKY_RELU_GRAD, 'wasm')) tf.registerKernel({ kernelName: LEAKY_RELU_GRAD, backendName: 'wasm', kernelFunc: leakyReluGrad });
+  registerLeakyReluGradient();
 }

@@ -111,6 +111,19 @@ describe('wasm kernel patches agree with the pure-JS cpu backend', () => {
     expect(maxRelErr(wasm!, cpu!)).toBeLessThan(1e-5);
   });
 
+  it('LeakyReLU gradient in one pass, bit for bit as the cpu backend', async () => {
+    const values = rng.normal(4 * 6 * 5);
+    values.set([0, -0, 1e-30, -1e-30, NaN, Infinity, -Infinity], 0);
+    const x = { shape: [4, 6, 5], values };
+    const fn = (t: tf.Tensor) => [tf.grad((a: tf.Tensor) => tf.leakyRelu(a, 0.2).mul(tf.range(0, 120).reshape([4, 6, 5]).sub(60)).sum())(t)];
+    const profiled = await tf.profile(async () => on('wasm', fn, [x]));
+    expect(profiled.kernelNames).toContain('FashionLeakyReluGrad');
+    expect(profiled.kernelNames).not.toContain('Select');
+    const [cpu] = await on('cpu', fn, [x]);
+    const [wasm] = profiled.result as Float32Array[];
+    expect(wasm).toEqual(cpu);
+  });
+
   it('leaves no tensors behind', async () => {
     await tf.setBackend('wasm');
     const x = tf.randomNormal([2, 8, 8, 3]);
