@@ -16,8 +16,8 @@ import { splitKernel } from './wasm-workers';
  * - BatchMatMul with a transposed operand (a scalar loop): transpose first, then multiply.
  *
  * The conv gradients call the wasm Conv2D kernel on heap buffers directly and free their own
- * intermediates; BatchMatMul's are freed by tf.tidy. All four convolution kernels split their
- * batch across worker threads when those run (wasm-workers.ts).
+ * intermediates; BatchMatMul's are freed by tf.tidy. All four convolution kernels cut big
+ * batches into chunks that this thread and the worker threads share (wasm-workers.ts).
  * Elementwise and reduction kernels that wasm runs slowly are replaced in wasm-js-kernels.ts.
  */
 
