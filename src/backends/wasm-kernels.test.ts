@@ -2,20 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './index';
 import { Rng } from '../util/rng';
-
-/** Runs `fn` on `backend` with the given input arrays and returns the outputs' values. */
-async function on(backend: string, fn: (...xs: tf.Tensor[]) => tf.Tensor[], inputs: { shape: number[]; values: Float32Array }[]) {
-  await tf.setBackend(backend);
-  return tf.tidy(() => fn(...inputs.map((i) => tf.tensor(i.values, i.shape))).map((t) => (t.dataSync() as Float32Array).slice()));
-}
-
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  return err / Math.max(scale, 1e-12);
-}
+import { maxRelErr, on } from './wasm-test-helpers';
 
 const rng = new Rng(7);
 const rand = (shape: number[]) => ({ shape, values: rng.normal(shape.reduce((a, b) => a * b, 1)) });

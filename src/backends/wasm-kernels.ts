@@ -30,7 +30,7 @@ type ConvAttrs = {
 };
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const size = tf.util.sizeFromShape;
 
 function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') throw new Error('wasm patch: only NHWC is supported');

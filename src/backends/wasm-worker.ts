@@ -44,7 +44,7 @@ for (;;) {
 /** Heap copy of `count` floats of the shared buffer from `offset`, shaped `shape`. */
 function fromArena(shape: number[], offset: number): tf.TensorInfo {
   const t = backend.makeOutput(shape, 'float32');
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = tf.util.sizeFromShape(shape);
   (backend.typedArrayFromHeap(t) as Float32Array).set(new Float32Array(arena, offset * 4, n));
   return t;
 }
@@ -74,7 +74,7 @@ function runChunk(job: Job, chunk: JobChunk, kernelFunc: tf.KernelFunc, whole: R
     const inputs = { ...whole };
     for (const input of job.inputs) {
       if (!input.batched) continue;
-      const perImage = input.shape.slice(1).reduce((a, b) => a * b, 1);
+      const perImage = tf.util.sizeFromShape(input.shape.slice(1));
       const t = fromArena([images, ...input.shape.slice(1)], input.offset + chunk.start * perImage);
       own.push(t);
       inputs[input.name] = t;

@@ -3,28 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './index';
 import { batchParts, chunkCount, defaultWasmWorkers, splitKernel, startWasmWorkers, stopWasmWorkers, wasmWorkerStats } from './wasm-workers';
 import { Rng } from '../util/rng';
+import { maxRelErr, on } from './wasm-test-helpers';
 
 const rng = new Rng(11);
 const rand = (shape: number[]) => tf.tensor(rng.normal(shape.reduce((a, b) => a * b, 1)), shape);
 
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  let scale = 0;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  return err / Math.max(scale, 1e-12);
-}
-
 /** `fn`'s outputs on 'cpu' and on 'wasm' for the same input values. */
 async function both(fn: (...xs: tf.Tensor[]) => tf.Tensor[], inputs: tf.Tensor[]) {
-  const values = inputs.map((t) => ({ data: t.dataSync().slice(), shape: t.shape }));
-  const run = async (backend: string) => {
-    await tf.setBackend(backend);
-    return tf.tidy(() => fn(...values.map((v) => tf.tensor(v.data, v.shape))).map((t) => (t.dataSync() as Float32Array).slice()));
-  };
-  const cpu = await run('cpu');
-  const wasm = await run('wasm');
-  return { cpu, wasm };
+  const values = inputs.map((t) => ({ shape: t.shape, values: (t.dataSync() as Float32Array).slice() }));
+  return { cpu: await on('cpu', fn, values), wasm: await on('wasm', fn, values) };
 }
 
 describe('batchParts', () => {

@@ -153,7 +153,7 @@ export interface SplitSpec {
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const size = tf.util.sizeFromShape;
 
 /** Cuts n images into `parts` runs as equal as possible, the first ones longer: [start, end) pairs. */
 export function batchParts(n: number, parts: number): [number, number][] {
