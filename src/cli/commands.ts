@@ -111,9 +111,12 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--latent-dim <n>', 'latent vector size', int(1, 4096))
     .addOption(new Option('--init <kind>', 'kernel initialiser').choices(['glorot', 'normal02']))
     .option('--filters-scale <x>', 'multiply hidden filter counts by x', num(0, 16, { exclusiveMin: true }))
+    .option('--g-filters-scale <x>', 'multiply the generator\'s hidden filter counts by x', num(0, 16, { exclusiveMin: true }))
+    .option('--d-filters-scale <x>', 'multiply the discriminator\'s filter counts by x', num(0, 16, { exclusiveMin: true }))
     .option('--lr <x>', 'Adam learning rate for G and D', num(0, 1, { exclusiveMin: true }))
     .option('--lr-d <x>', 'Adam learning rate for D only', num(0, 1, { exclusiveMin: true }))
     .option('--beta1 <x>', 'Adam β1', num(0, 1, { exclusiveMax: true }))
+    .option('--beta2 <x>', 'Adam β2', num(0, 1, { exclusiveMax: true }))
     .addOption(new Option('--loss <kind>', 'GAN loss: bce (the seed\'s), hinge, lsgan, wgan-gp').choices(['bce', 'hinge', 'lsgan', 'wgan-gp']))
     .option('--gp-weight <x>', 'WGAN-GP penalty weight λ', num(0, 1e4))
     .option('--label-smoothing <s>', 'one-sided label smoothing: real targets 1 − s', num(0, 0.5, { exclusiveMax: true }))
@@ -125,6 +128,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       return parts;
     })
     .option('--conditional', 'class-conditional G (label embedding) and D (projection)')
+    .option('--class-batch-norm', 'conditional models: per-class scale and shift in G\'s batch norms')
     .option('--eval-every <n>', 'every n steps, measure FD/KID/classifier score on 1,000 samples into metrics.jsonl', int(1))
     .addOption(backendOption())
     .action(async (o: Record<string, unknown>, cmd: Command) => {
@@ -138,9 +142,12 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
         latentDim: o.latentDim as number | undefined,
         init: o.init as 'glorot' | 'normal02' | undefined,
         filtersScale: o.filtersScale as number | undefined,
+        gFiltersScale: o.gFiltersScale as number | undefined,
+        dFiltersScale: o.dFiltersScale as number | undefined,
         learningRate: o.lr as number | undefined,
         learningRateD: o.lrD as number | undefined,
         beta1: o.beta1 as number | undefined,
+        beta2: o.beta2 as number | undefined,
         batchSize: o.batchSize as number | undefined,
         recipe: {
           loss: o.loss as Recipe['loss'] | undefined,
@@ -150,11 +157,12 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
           spectralNorm: o.spectralNorm ? true : undefined,
           diffAugment: o.diffAugment as Recipe['diffAugment'] | undefined,
           conditional: o.conditional ? true : undefined,
+          classBatchNorm: o.classBatchNorm ? true : undefined,
         },
       };
       let preset;
       if (resume) {
-        const clashing = ['preset', 'dataset', 'class', 'out', 'batchSize', 'kernelSize', 'leakySlope', 'dropout', 'batchNorm', 'latentDim', 'init', 'filtersScale', 'lr', 'lrD', 'beta1', 'loss', 'gpWeight', 'labelSmoothing', 'ema', 'spectralNorm', 'diffAugment', 'conditional'].filter(given);
+        const clashing = ['preset', 'dataset', 'class', 'out', 'batchSize', 'kernelSize', 'leakySlope', 'dropout', 'batchNorm', 'latentDim', 'init', 'filtersScale', 'gFiltersScale', 'dFiltersScale', 'lr', 'lrD', 'beta1', 'beta2', 'loss', 'gpWeight', 'labelSmoothing', 'ema', 'spectralNorm', 'diffAugment', 'conditional', 'classBatchNorm'].filter(given);
         if (clashing.length) throw new UserError(`--resume continues a run as it was configured; drop ${clashing.map((c) => `--${c.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`).join(', ')}`);
       } else {
         preset = applyOverrides(getPreset(o.preset as string), overrides);

@@ -35,9 +35,10 @@ export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditionin
   const z = tf.input({ shape: [spec.latentDim], name: 'z' });
   const inputs = [z];
   let zc: tf.SymbolicTensor = z;
+  let label: tf.SymbolicTensor | null = null;
   if (cond) {
     // Class-conditional: z ⊕ embed(label). Embedding, Flatten and Concatenate are stock layers.
-    const label = tf.input({ shape: [1], name: 'label' });
+    label = tf.input({ shape: [1], name: 'label' });
     inputs.push(label);
     const emb = tf.layers.embedding({ inputDim: cond.numClasses, outputDim: cond.embedDim, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: rng.nextSeed() }), name: 'label_embedding' }).apply(label) as tf.SymbolicTensor;
     const flat = tf.layers.flatten({ name: 'label_flat' }).apply(emb) as tf.SymbolicTensor;
@@ -53,7 +54,11 @@ export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditionin
     x = tf.layers
       .conv2dTranspose({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), name: `deconv${i + 1}` })
       .apply(x) as tf.SymbolicTensor;
-    if (b.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `deconv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor;
+    if (b.batchNorm) {
+      x = cond?.classBatchNorm && label
+        ? classBatchNorm(x, label, b.filters, cond.numClasses, spec, `deconv${i + 1}`)
+        : (tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `deconv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor);
+    }
     x = activation(x, b.activation, spec.leakySlope, `deconv${i + 1}_act`);
     if (b.dropout > 0) x = new RunDropout({ rate: b.dropout, name: `deconv${i + 1}_dropout` }).apply(x) as tf.SymbolicTensor;
   });
@@ -67,10 +72,29 @@ export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditionin
   return model;
 }
 
-/** Class conditioning: how many classes and the size of G's label embedding. */
+/**
+ * Class-conditional batch norm from stock layers: x [n, h, w, c] is normalised without a scale
+ * or shift of its own (a frozen batch norm: γ = 1, β = 0), then y = x̂ · γ[label] + β[label], with γ, β [numClasses, c] embeddings
+ * (γ starts at 1, β at 0, so the block starts as plain batch norm). Multiply and Add broadcast
+ * [n, 1, 1, c] over the image, so the exported generator still loads with tf.loadLayersModel.
+ */
+function classBatchNorm(x: tf.SymbolicTensor, label: tf.SymbolicTensor, channels: number, numClasses: number, spec: ModelSpec, name: string): tf.SymbolicTensor {
+  // TF.js's batch norm cannot train without its own scale and shift (it reads them): keep them
+  // at 1 and 0 by freezing the layer (its moving statistics still update in training mode).
+  const normalised = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, trainable: false, name: `${name}_bn` }).apply(x) as tf.SymbolicTensor;
+  const perClass = (what: 'gamma' | 'beta') => {
+    const e = tf.layers.embedding({ inputDim: numClasses, outputDim: channels, embeddingsInitializer: what === 'gamma' ? 'ones' : 'zeros', name: `${name}_${what}` }).apply(label) as tf.SymbolicTensor;
+    return tf.layers.reshape({ targetShape: [1, 1, channels], name: `${name}_${what}_map` }).apply(e) as tf.SymbolicTensor;
+  };
+  const scaled = tf.layers.multiply({ name: `${name}_scale` }).apply([normalised, perClass('gamma')]) as tf.SymbolicTensor;
+  return tf.layers.add({ name: `${name}_shift` }).apply([scaled, perClass('beta')]) as tf.SymbolicTensor;
+}
+
+/** Class conditioning: how many classes, the size of G's label embedding, and whether G's batch norms are per class. */
 export interface Conditioning {
   numClasses: number;
   embedDim: number;
+  classBatchNorm?: boolean;
 }
 
 export interface DiscriminatorOptions {

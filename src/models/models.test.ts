@@ -47,6 +47,17 @@ describe("the seed's four notebooks as presets", () => {
     g.dispose();
   });
 
+  it('widens one network at a time: --g-filters-scale and --d-filters-scale', () => {
+    const base = getPreset('fashion');
+    const wide = applyOverrides(base, { gFiltersScale: 2, dFiltersScale: 1.5 });
+    expect(wide.model.generator.project.shape).toEqual([7, 7, 256]);
+    expect(wide.model.generator.blocks.map((b) => b.filters)).toEqual([128, 64, 1]); // the output keeps its channel
+    expect(wide.model.discriminator.blocks.map((b) => b.filters)).toEqual([96, 192]);
+    const both = applyOverrides(base, { filtersScale: 2, gFiltersScale: 0.5 });
+    expect(both.model.generator.blocks.map((b) => b.filters)).toEqual([64, 32, 1]);
+    expect(both.model.discriminator.blocks.map((b) => b.filters)).toEqual([128, 256]);
+  });
+
   it('rejects an unknown preset, listing the known ones', () => {
     expect(() => getPreset('dcgan9')).toThrow(/--preset dcgan9: unknown preset \(allowed: fmnist-lms, cifar-lms/);
   });

@@ -11,9 +11,13 @@ export interface ModelOverrides {
   latentDim?: number;
   init?: 'glorot' | 'normal02';
   filtersScale?: number;
+  /** Scale the generator's (or the discriminator's) hidden filters only, after filtersScale. */
+  gFiltersScale?: number;
+  dFiltersScale?: number;
   learningRate?: number;
   learningRateD?: number;
   beta1?: number;
+  beta2?: number;
   batchSize?: number;
   recipe?: Partial<Recipe>;
 }
@@ -41,12 +45,14 @@ export function applyOverrides(preset: Preset, o: ModelOverrides): Preset {
   }
   if (o.latentDim !== undefined) m.latentDim = o.latentDim;
   if (o.init !== undefined) for (const b of [...gBlocks, ...m.discriminator.blocks]) b.init = o.init;
-  if (o.filtersScale !== undefined) {
-    const scale = (f: number) => Math.max(1, Math.round(f * o.filtersScale!));
-    for (const b of hidden) b.filters = scale(b.filters);
-    for (const b of m.discriminator.blocks) b.filters = scale(b.filters);
-    m.generator.project.shape[2] = scale(m.generator.project.shape[2]);
+  const scaleG = (o.filtersScale ?? 1) * (o.gFiltersScale ?? 1);
+  const scaleD = (o.filtersScale ?? 1) * (o.dFiltersScale ?? 1);
+  const scaled = (x: number) => (f: number) => Math.max(1, Math.round(f * x));
+  if (scaleG !== 1) {
+    for (const b of hidden) b.filters = scaled(scaleG)(b.filters);
+    m.generator.project.shape[2] = scaled(scaleG)(m.generator.project.shape[2]);
   }
+  if (scaleD !== 1) for (const b of m.discriminator.blocks) b.filters = scaled(scaleD)(b.filters);
   if (o.learningRate !== undefined) {
     p.optimizerG.learningRate = o.learningRate;
     p.optimizerD.learningRate = o.learningRate;
@@ -56,12 +62,17 @@ export function applyOverrides(preset: Preset, o: ModelOverrides): Preset {
     p.optimizerG.beta1 = o.beta1;
     p.optimizerD.beta1 = o.beta1;
   }
+  if (o.beta2 !== undefined) {
+    p.optimizerG.beta2 = o.beta2;
+    p.optimizerD.beta2 = o.beta2;
+  }
   if (o.batchSize !== undefined) p.batchSize = o.batchSize;
   if (o.recipe) {
     for (const [k, v] of Object.entries(o.recipe)) if (v !== undefined) (p.recipe as Record<string, unknown>)[k] = v;
   }
   const changed = Object.entries({ ...o, recipe: undefined, ...(o.recipe ?? {}) }).filter(([, v]) => v !== undefined);
   if (changed.length) p.description += ` (overrides: ${changed.map(([k, v]) => `${k}=${v}`).join(', ')})`;
+  if (p.recipe.classBatchNorm && !p.recipe.conditional) throw new UserError('--class-batch-norm needs a conditional model (--conditional)');
   const parsed = PresetSchema.safeParse(p);
   if (!parsed.success) throw new UserError(`bad model options: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
   return parsed.data;

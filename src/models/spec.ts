@@ -71,6 +71,12 @@ export const Recipe = z.strictObject({
   conditional: z.boolean().default(false),
   /** Size of G's label embedding. */
   embedDim: z.number().int().positive().default(50),
+  /**
+   * Class-conditional batch norm in G (conditional models): every hidden block's batch norm
+   * takes its scale and shift from the class (per-class embeddings, as in BigGAN and the
+   * projection-discriminator paper) instead of one learned pair.
+   */
+  classBatchNorm: z.boolean().default(false),
 });
 export type Recipe = z.infer<typeof Recipe>;
 export const DEFAULT_RECIPE: Recipe = Recipe.parse({});

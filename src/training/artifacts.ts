@@ -45,28 +45,38 @@ export function listSamples(paths: RunPaths): string[] {
     .map((f) => path.join(paths.samples, f));
 }
 
-/** progress.gif from the saved grids in order, at most `maxFrames` (evenly spaced, always ending on the last). */
-export function writeProgressGif(paths: RunPaths, maxFrames = 120): number {
+/**
+ * progress.gif from the saved grids in order, at most `maxFrames` (evenly spaced, always ending
+ * on the last). `decoded` keeps frames decoded by earlier calls (a training run passes one map
+ * for its whole life, so each grid is decoded once, not at every checkpoint).
+ */
+export function writeProgressGif(paths: RunPaths, maxFrames = 120, decoded = new Map<string, Image8>()): number {
   const files = listSamples(paths);
   if (files.length === 0) return 0;
   const pick = files.length <= maxFrames ? files : Array.from({ length: maxFrames }, (_, i) => files[Math.round((i * (files.length - 1)) / (maxFrames - 1))]!);
   const frames: Image8[] = [];
   for (const f of pick) {
     try {
-      frames.push(decodePng(fs.readFileSync(f)));
+      if (!decoded.has(f)) decoded.set(f, decodePng(fs.readFileSync(f)));
+      frames.push(decoded.get(f)!);
     } catch {
       // a grid torn by a crash is skipped, not fatal
     }
   }
+  const picked = new Set(pick);
+  for (const f of decoded.keys()) if (!picked.has(f)) decoded.delete(f);
   const sized = frames.filter((f) => f.width === frames[0]!.width && f.height === frames[0]!.height);
   if (sized.length === 0) return 0;
   writeFileAtomic(paths.gif, encodeGif(sized));
   return sized.length;
 }
 
-/** history.png from history.jsonl (and metrics.jsonl when the run was evaluated as it trained). */
-export async function writeHistoryPng(paths: RunPaths, title: string): Promise<void> {
-  const history = readJsonl<HistoryRow>(paths.history);
+/**
+ * history.png from history.jsonl (and metrics.jsonl when the run was evaluated as it trained);
+ * a training run passes the rows it holds in memory instead of having the file read again.
+ */
+export async function writeHistoryPng(paths: RunPaths, title: string, rows?: HistoryRow[]): Promise<void> {
+  const history = rows ?? readJsonl<HistoryRow>(paths.history);
   if (history.length === 0) return;
   const metrics = readJsonl<MetricRow>(paths.metrics);
   writeFileAtomic(paths.historyPng, await renderHistoryPng(history, metrics, title));

@@ -4,6 +4,7 @@ import type { ModelSpec, OptimizerSpec, Recipe } from '../models/spec';
 import { STREAM, deriveSeed } from '../util/rng';
 import { Adam } from './adam';
 import { WeightEma } from './ema';
+import { standingStats } from './standing-stats';
 import type { Gan } from './step';
 
 export interface GanConfig {
@@ -17,7 +18,7 @@ export interface GanConfig {
 
 /** Builds G, D (and G's moving average) with their optimisers, initialised from the run seed. */
 export function createGan(c: GanConfig): Gan & { dispose(): void } {
-  const cond = c.recipe.conditional ? { numClasses: c.numClasses, embedDim: c.recipe.embedDim } : undefined;
+  const cond = c.recipe.conditional ? { numClasses: c.numClasses, embedDim: c.recipe.embedDim, classBatchNorm: c.recipe.classBatchNorm } : undefined;
   const gSeed = deriveSeed(c.seed, STREAM.INIT_G, 0);
   const generator = buildGenerator(c.model, gSeed, cond);
   const discriminator = buildDiscriminator(c.model, deriveSeed(c.seed, STREAM.INIT_D, 0), {
@@ -47,4 +48,17 @@ export function createGan(c: GanConfig): Gan & { dispose(): void } {
 /** The generator to sample and export: the moving average when there is one. */
 export function samplingGenerator(gan: Gan): tf.LayersModel {
   return gan.ema?.target ?? gan.generator;
+}
+
+/**
+ * Readies the sampling generator at `step`: a moving average of G's weights gets standing
+ * batch-norm statistics of its own (see standing-stats.ts) instead of the live generator's,
+ * drawn from (seed, step) so a resumed run samples exactly as a straight one. The next EMA
+ * update copies the live statistics back, so training itself is unchanged.
+ */
+export function prepareSampler(gan: Gan, c: Pick<GanConfig, 'model' | 'recipe' | 'numClasses' | 'seed'> & { classFilter?: number | null }, step: number): tf.LayersModel {
+  if (gan.ema) {
+    standingStats(gan.ema.target, { latentDim: c.model.latentDim, numClasses: c.recipe.conditional ? c.numClasses : 0, classFilter: c.classFilter }, deriveSeed(c.seed, STREAM.STANDING_STATS, step));
+  }
+  return samplingGenerator(gan);
 }

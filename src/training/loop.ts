@@ -6,12 +6,14 @@ import { UserError } from '../errors';
 import type { Preset } from '../models/spec';
 import { Rng, STREAM, deriveSeed } from '../util/rng';
 import { ioError, writeFileAtomic } from '../util/atomic';
-import { createGan, samplingGenerator } from './gan';
+import { createGan, prepareSampler } from './gan';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint';
 import { readRunConfig, type RunConfig } from './config';
 import { acquireLock, HistoryWriter, readJsonl, runPaths } from './runfolder';
 import { trainStep, type Gan, type StepStats } from './step';
+import type { HistoryRow } from '../output/chart';
+import type { Image8 } from '../output/image';
 
 export interface TrainOptions {
   /** A new run: the preset (already merged with the user's overrides) and where to write. */
@@ -144,8 +146,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
     const gan = createGan({ ...config, numClasses: config.numClasses });
     disposers.push(() => gan.dispose());
-    const sampler = samplingGenerator(gan);
     const { recipe } = config;
+    /** The sampling generator, readied once per step it is used at (samples, evaluation, export). */
+    let readiedAt = -1;
+    const sampler = (s: number) => {
+      if (readiedAt !== s) prepareSampler(gan, config, s);
+      readiedAt = s;
+      return gan.ema?.target ?? gan.generator;
+    };
 
     let step = 0;
     let historyBytes = 0;
@@ -166,6 +174,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     const history = new HistoryWriter(paths.history, historyBytes);
     disposers.push(() => history.close());
+    // The chart is redrawn at every checkpoint from these rows and grids, not from the files.
+    const historyRows = historyBytes > 0 ? readJsonl<HistoryRow>(paths.history) : [];
+    const gifFrames = new Map<string, Image8>();
     // metrics.jsonl may hold rows past the checkpoint (a crash after an evaluation): drop them.
     if (opts.resume && fs.existsSync(paths.metrics)) {
       const kept = readJsonl<{ step: number }>(paths.metrics).filter((m) => m.step <= step);
@@ -173,7 +184,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     }
     const evaluate = async (s: number, seconds: number) => {
       if (!opts.evaluate) return;
-      const metrics = await opts.evaluate(sampler, config);
+      const metrics = await opts.evaluate(sampler(s), config);
       fs.appendFileSync(paths.metrics, `${JSON.stringify({ step: s, epoch: Math.floor(s / config.stepsPerEpoch), seconds: Number(seconds.toFixed(3)), imagesSeen: s * config.batchSize, ...metrics })}\n`);
       log(`step ${s}: ${Object.entries(metrics).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
     };
@@ -191,7 +202,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const file = path.join(paths.samples, `e${String(epochOfStep).padStart(4, '0')}-s${String(s).padStart(8, '0')}.png`);
       const extra = recipe.conditional ? [tf.tensor2d(fixedLabels, [16, 1])] : [];
       try {
-        writeSampleGrid(file, samplePixels(sampler, fixedLatents, latentDim, extra), config.imageShape);
+        writeSampleGrid(file, samplePixels(sampler(s), fixedLatents, latentDim, extra), config.imageShape);
       } finally {
         tf.dispose(extra);
       }
@@ -199,9 +210,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const checkpoint = async (s: number) => {
       history.sync();
       saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, trainSeconds: secondsBefore + (Date.now() - started - evalMs) / 1000, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
-      await exportGenerator(sampler, paths.generator);
-      await writeHistoryPng(paths, `${config.preset} — ${runDir}`);
-      writeProgressGif(paths);
+      await exportGenerator(sampler(s), paths.generator);
+      await writeHistoryPng(paths, `${config.preset} — ${runDir}`, historyRows);
+      writeProgressGif(paths, undefined, gifFrames);
     };
     fs.mkdirSync(paths.checkpointDir, { recursive: true });
     if (step === 0) sample(0);
@@ -239,7 +250,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (bad) {
         throw new UserError(`training diverged at step ${step}: ${bad[0]} is ${bad[1]}; the last good checkpoint (step ${lastCheckpointStep}) is kept in ${paths.checkpointDir}`);
       }
-      history.append({ step, epoch: epoch + 1, ...stats, seconds: Number((secondsBefore + elapsedSec).toFixed(3)) });
+      const row = { step, epoch: epoch + 1, ...stats, seconds: Number((secondsBefore + elapsedSec).toFixed(3)) };
+      history.append(row);
+      historyRows.push(row);
 
       const imagesPerSec = ((step - startStep) * batchSize) / Math.max(elapsedSec, 1e-9);
       const remaining = Math.min(

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,7 @@ describe('recipes beyond the seed', () => {
     ['spectral norm + EMA', { spectralNorm: true, ema: 0.9 }],
     ['DiffAugment', { diffAugment: ['translation', 'cutout', 'color'] }],
     ['class-conditional', { conditional: true }],
+    ['class-conditional batch norm', { conditional: true, classBatchNorm: true }],
   ])('%s trains with finite losses and no tensor leak', async (name, recipe) => {
     const counts: number[] = [];
     await train(base({ preset: tiny(recipe), out: path.join(tmp.dir, `r-${name.replace(/\W+/g, '-')}`), steps: 4, seed: 1, onStep: () => counts.push(tf.memory().numTensors) }));
@@ -46,8 +48,8 @@ describe('recipes beyond the seed', () => {
     for (const row of h) for (const v of Object.values(row)) expect(Number.isFinite(v)).toBe(true);
   });
 
-  it('resumes exactly with every recipe feature on (EMA, spectral norm, augmentation, conditioning)', async () => {
-    const preset = () => tiny({ loss: 'hinge', ema: 0.9, spectralNorm: true, diffAugment: ['translation', 'cutout', 'color'], conditional: true });
+  it('resumes exactly with every recipe feature on (EMA with standing statistics, spectral norm, augmentation, conditioning, class batch norm)', async () => {
+    const preset = () => tiny({ loss: 'hinge', ema: 0.9, spectralNorm: true, diffAugment: ['translation', 'cutout', 'color'], conditional: true, classBatchNorm: true });
     const a = path.join(tmp.dir, 'all-straight');
     const b = path.join(tmp.dir, 'all-split');
     await train(base({ preset: preset(), out: a, steps: 6, seed: 3 }));
@@ -57,6 +59,25 @@ describe('recipes beyond the seed', () => {
     const tb = loadCheckpoint(runPaths(b).checkpoint).tensors;
     expect([...ta.keys()].some((k) => k.startsWith('emaG/'))).toBe(true);
     for (const [k, v] of ta) expect(Buffer.from(tb.get(k)!.values.buffer).equals(Buffer.from(v.values.buffer)), k).toBe(true);
+    // the exported (EMA, standing-statistics) generators and the last grids match too
+    for (const f of ['generator/weights.bin', 'samples/e0002-s00000006.png']) {
+      expect(fs.readFileSync(path.join(b, f)).equals(fs.readFileSync(path.join(a, f))), f).toBe(true);
+    }
+  });
+
+  it('a generator with class batch norm exports as a stock Layers model and draws per class', async () => {
+    const dir = path.join(tmp.dir, 'r-class-conditional-batch-norm');
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'generator', 'model.json'), 'utf8')) as { modelTopology: { config: { layers: { class_name: string }[] } } };
+    const classes = new Set(json.modelTopology.config.layers.map((l) => l.class_name));
+    expect(classes.has('Multiply')).toBe(true);
+    for (const c of classes) expect(['InputLayer', 'Embedding', 'Flatten', 'Concatenate', 'Dense', 'BatchNormalization', 'LeakyReLU', 'Reshape', 'Conv2DTranspose', 'Multiply', 'Add', 'Activation']).toContain(c);
+    const gen = await loadGenerator(dir);
+    const z = new Rng(1).normal(gen.latentDim);
+    const out = generateBatch(gen, new Float32Array([...z, ...z]), Int32Array.from([2, 5]));
+    const [x, y] = tf.split(out, 2).map((t) => t.dataSync());
+    expect(Array.from(x!)).not.toEqual(Array.from(y!));
+    tf.dispose(out);
+    gen.model.dispose();
   });
 
   it('a conditional generator draws the class it is asked for', async () => {

@@ -124,4 +124,4 @@ function fmix(x: number): number {
 }
 
 /** The streams of deriveSeed. */
-export const STREAM = { INIT_G: 1, INIT_D: 2, SHUFFLE: 3, STEP: 4, FIXED_LATENTS: 5 } as const;
+export const STREAM = { INIT_G: 1, INIT_D: 2, SHUFFLE: 3, STEP: 4, FIXED_LATENTS: 5, STANDING_STATS: 6 } as const;
