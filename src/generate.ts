@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors';
 import { loadModelArtifacts } from './backends/fileio';
 import { encodePng, tileGrid, toPixels } from './output/image';
-import { gridScale } from './training/artifacts';
+import { generatorProvenance, gridScale, type GeneratorProvenance } from './training/artifacts';
 import { readRunConfig, type RunConfig } from './training/config';
 import { runPaths } from './training/runfolder';
 import { PREDICT_BATCH } from './util/tensors';
@@ -25,6 +25,8 @@ export interface LoadedGenerator {
   conditional: boolean;
   numClasses: number;
   classNames: string[];
+  /** the step it was exported at (absent for generators exported before this was recorded) */
+  provenance?: GeneratorProvenance;
 }
 
 /** Loads a run's exported generator (default: the shipped model in models/fashion). */
@@ -47,7 +49,7 @@ export async function loadGenerator(runDir?: string): Promise<LoadedGenerator> {
     model.dispose();
     throw new UserError(`${paths.generator}: outputs ${JSON.stringify(out)}, config.json says images are ${JSON.stringify(config.imageShape)}`);
   }
-  return { model, config, runDir: dir, latentDim: config.latentDim, imageShape: config.imageShape, conditional: config.conditional, numClasses: config.numClasses, classNames: config.classNames };
+  return { model, config, runDir: dir, latentDim: config.latentDim, imageShape: config.imageShape, conditional: config.conditional, numClasses: config.numClasses, classNames: config.classNames, provenance: generatorProvenance(model) };
 }
 
 /** Latent vectors for designs seed, seed+1, …: design i is `new Rng(seed + i).normal(latentDim)` (the app uses the same rule). */

@@ -213,14 +213,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
           log: say,
           shouldStop: () => interrupted,
           evalEvery: o.evalEvery as number | undefined,
-          evaluate: o.evalEvery
-            ? async (generator, config) => {
-                const { evaluateGenerator } = await import('../metrics/index');
-                const gen = { model: generator, config, runDir: '', latentDim: config.latentDim, imageShape: config.imageShape, conditional: config.conditional, numClasses: config.numClasses, classNames: config.classNames };
-                const r = await evaluateGenerator(gen, { samples: 1000, seed: 1_000_000, full: false, dataDir: o.dataDir as string | undefined });
-                return { fd: r.fd, kid: r.kid, recognisability: r.recognisability, classifierScore: r.classifierScore };
-              }
-            : undefined,
+          evaluate: o.evalEvery ? (await import('../metrics/index')).trainingEvaluator({ samples: 1000, dataDir: o.dataDir as string | undefined }) : undefined,
         });
         progress.stop();
         const dir = relative(r.runDir);

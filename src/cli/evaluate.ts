@@ -6,6 +6,33 @@ import { writeFileAtomic } from '../util/atomic';
 import { backendOption, relative, say, useBackend } from './main';
 import { int } from './options';
 
+/**
+ * Progress of long metrics on stderr: a line that updates in place on a terminal, a line per
+ * quarter otherwise (so logs stay short).
+ */
+function metricProgress(): { report: (label: string, fraction: number) => void; done: () => void } {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  let lastQuarter = -1;
+  return {
+    report(label, fraction) {
+      const pct = Math.min(100, Math.round(fraction * 100));
+      if (tty) {
+        process.stderr.write(`\r${label} ${String(pct).padStart(3)}%\x1b[K`);
+        last = label;
+      } else {
+        const quarter = Math.floor(pct / 25);
+        if (label !== last || quarter !== lastQuarter) process.stderr.write(`${label} ${pct}%\n`);
+        last = label;
+        lastQuarter = quarter;
+      }
+    },
+    done() {
+      if (tty && last) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
 /** `--metrics a,b`: a comma-separated list (names are checked against the registry when the command runs). */
 function list(value: string): string[] {
   return value
@@ -25,6 +52,7 @@ export function register(program: Command): void {
     .option('--metrics <list>', 'comma-separated extra metrics (default: all); fd, fdFloor, kid, recognisability, classifierScore, coverage always run', list)
     .option('--quick', 'only the cheap metrics (what training-time --eval-every computes)')
     .option('--data-dir <dir>', 'where the data set files are')
+    .option('--out <file>', 'write the result here as JSON (default: RUN/evaluation.json with --run; nothing for the shipped model)')
     .option('--json', 'print one JSON object on stdout')
     .addOption(backendOption())
     .addHelpText(
@@ -35,27 +63,42 @@ Everything is measured in the feature space (128-d penultimate layer) of the pro
 real test set:
   fd                Fréchet distance of Gaussians fitted to sample and test features (lower is better)
   fdFloor           FD of as many real training images: what a perfect generator would score
+  yardsticks        FD of real test images measured the same way when 2×2-pixelated, 3×3-blurred
+                    or with N(0, 0.2²) noise: where the generator's FD sits among them
   kid ± kidStd      kernel distance (unbiased MMD², cubic kernel) over 10 subsets; ≈ 0 when the sets match
   recognisability   mean top-class probability of the samples (0.1 … 1)
   classifierScore   Inception-Score formula with our classifier (1 … 10)
   coverage          share of samples per predicted class (0.1 each is even; zeros are dropped modes)
-  precision/recall  k-NN manifolds (k = 3): realistic samples / covered data (0 … 1)
+  precision/recall  k-NN manifolds (k = 3): samples inside the real manifold / test images inside
+                    the samples' (0 … 1). In this classifier's features pure noise lands next to
+                    real bags, so precision (and density) can read high for noise: read them with
+                    recall and coverage, which are ≈ 0 for noise
+  density/coverage  Naeem et al. 2020: outlier-robust precision/recall on real k-NN balls only
   memorisationRate  share of samples nearer (pixels) to a training image than the closest 1 % of
                     real test images are: about 0.01 means new designs, much more means copies
 The JSON also lists the nearest training image (in pixels and in features) of a few samples.
-The result is written to RUN/evaluation.json as well. src/metrics/README.md has the details.`,
+With --run the result is written to RUN/evaluation.json too (or where --out says), with the step
+and images seen of the generator it measured. src/metrics/README.md has the details.
+
+Examples:
+  fashion-gan evaluate                                  the shipped model, printed only
+  fashion-gan evaluate --run runs/NAME --samples 2000   a run's generator (writes runs/NAME/evaluation.json)
+  fashion-gan evaluate --quick --json                   the cheap metrics as one JSON object`,
     )
-    .action(async (o: { run?: string; samples: number; seed: number; metrics?: string[]; quick?: boolean; dataDir?: string; json?: boolean; backend: BackendName }) => {
+    .action(async (o: { run?: string; samples: number; seed: number; metrics?: string[]; quick?: boolean; dataDir?: string; out?: string; json?: boolean; backend: BackendName }) => {
       const backend = await useBackend(o.backend, !!o.json);
       const { evaluateGenerator, resolveMetricNames } = await import('../metrics/index');
       resolveMetricNames(o.metrics); // a typo fails before anything is loaded
       const gen = await loadGenerator(o.run);
       try {
         const t0 = Date.now();
-        const r = await evaluateGenerator(gen, { samples: o.samples, seed: o.seed, full: !o.quick, metrics: o.metrics, dataDir: o.dataDir });
+        const progress = metricProgress();
+        const r = await evaluateGenerator(gen, { samples: o.samples, seed: o.seed, full: !o.quick, metrics: o.metrics, dataDir: o.dataDir, progress: progress.report });
+        progress.done();
         const record = {
           run: o.run ?? path.relative(process.cwd(), DEFAULT_MODEL_DIR),
           preset: gen.config.preset,
+          ...(gen.provenance ?? {}),
           seed: o.seed,
           backend,
           seconds: (Date.now() - t0) / 1000,
@@ -63,24 +106,32 @@ The result is written to RUN/evaluation.json as well. src/metrics/README.md has 
           evaluatedAt: new Date().toISOString(),
           ...r,
         };
-        writeFileAtomic(path.join(gen.runDir, 'evaluation.json'), `${JSON.stringify(record, null, 2)}\n`);
+        const out = o.out ?? (o.run ? path.join(gen.runDir, 'evaluation.json') : undefined);
+        if (out) writeFileAtomic(out, `${JSON.stringify(record, null, 2)}\n`);
         if (o.json) {
           console.log(JSON.stringify(r));
           return;
         }
         const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+        const y = r.yardsticks;
+        const g = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
+        console.log(`FD ${f(r.fd, 2)}${y ? `  (real ${g(y.real)} · pixelated ${g(y.pixelated)} · blurred ${g(y.blurred)} · noisy ${g(y.noisy)})` : ''}`);
         const rows: [string, string, string][] = [
           ['FD', f(r.fd, 2), `floor (real train vs test, ${r.samples} images): ${f(r.fdFloor, 2)}`],
           ['KID', `${f(r.kid, 4)} ± ${f(r.kidStd, 4)}`, '≈ 0 when samples and test set match'],
           ['recognisability', f(r.recognisability), 'mean top-class probability'],
           ['classifier score', f(r.classifierScore, 2), `1 … ${gen.numClasses}`],
         ];
-        if (r.precision !== undefined) rows.push(['precision / recall', `${f(r.precision)} / ${f(r.recall)}`, 'realistic samples / covered test images']);
+        if (r.precision !== undefined) {
+          rows.push(['precision / recall', `${f(r.precision)} / ${f(r.recall)}`, 'samples near real ones / test images near samples']);
+          rows.push(['density / coverage', `${f(r.density)} / ${f(r.manifoldCoverage)}`, 'outlier-robust versions (≈ 1 / 0.87 for real images; pure noise: ≈ 0.3–0.9 / 0.01)']);
+        }
         if (r.memorisationRate !== undefined) {
           rows.push(['memorisation rate', f(r.memorisationRate), `samples nearer a training image than ${f(r.memorisationThreshold, 2)} (1st percentile of test images)`]);
           rows.push(['nearest-train distance', `${f(r.sampleNearestMedian, 2)}`, `median over samples; real test images: ${f(r.testNearestMedian, 2)}`]);
         }
-        console.log(`${relative(gen.runDir)} (${gen.config.preset}): ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}`);
+        const at = gen.provenance ? ` at step ${gen.provenance.step.toLocaleString('en-US')} (${gen.provenance.imagesSeen.toLocaleString('en-US')} images seen)` : '';
+        console.log(`${relative(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}`);
         const acc = r.classifier.testAccuracy === undefined ? '' : `, ${(r.classifier.testAccuracy * 100).toFixed(2)} % test accuracy`;
         console.log(`features: ${r.classifier.dir} (weights ${r.classifier.weights}${acc}); reference: ${gen.config.dataset} test set`);
         const w = Math.max(...rows.map((x) => x[0].length));
@@ -90,7 +141,7 @@ The result is written to RUN/evaluation.json as well. src/metrics/README.md has 
         for (const e of r.nearest ?? []) {
           console.log(`  sample ${e.sample} (${e.sampleClass}): nearest train #${e.trainIndex} (${e.trainClass}) at ${e.pixelDistance.toFixed(2)} px, #${e.featureTrainIndex} (${e.featureTrainClass}) at ${e.featureDistance.toFixed(2)} in features`);
         }
-        say(`wrote ${relative(path.join(gen.runDir, 'evaluation.json'))} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        say(out ? `wrote ${relative(out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
       } finally {
         gen.model.dispose();
       }

@@ -1,5 +1,6 @@
 import { coverage } from './coverage';
 import { recognisability } from './recognisability';
+import type { MetricSpec } from './types';
 
 /**
  * Classifier score: the Inception Score's formula with the project classifier,
@@ -27,3 +28,10 @@ export function classifierScore(probs: Float32Array, n: number, classes: number)
 export function classifierScores(probs: Float32Array, n: number, classes: number): { recognisability: number; classifierScore: number; coverage: number[] } {
   return { recognisability: recognisability(probs, n, classes), classifierScore: classifierScore(probs, n, classes), coverage: coverage(probs, n, classes) };
 }
+
+export const classifierScoreMetric: MetricSpec = {
+  name: 'classifierScore',
+  description: 'Inception-Score formula with our classifier, exp(E KL(p(y|x) ‖ p(y))): 1 (alike or unsure) … 10 (sure and balanced)',
+  cheap: true,
+  compute: ({ real, fake }) => ({ classifierScore: classifierScore(fake.probs, fake.n, real.classes) }),
+};

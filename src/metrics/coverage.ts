@@ -1,3 +1,4 @@
+import type { MetricSpec } from './types';
 /**
  * Coverage: the share of samples the classifier assigns (argmax) to each class — `classes`
  * numbers summing to 1. A generator that covers the data set evenly gives 0.1 each on the
@@ -15,3 +16,10 @@ export function coverage(probs: Float32Array, n: number, classes: number): numbe
   }
   return out.map((v) => v / n);
 }
+
+export const coverageMetric: MetricSpec = {
+  name: 'coverage',
+  description: 'share of samples the classifier puts in each class (10 numbers; 0.1 each is even)',
+  cheap: true,
+  compute: ({ real, fake }) => ({ coverage: coverage(fake.probs, fake.n, real.classes) }),
+};

@@ -44,6 +44,30 @@ describe.runIf(ready)('evaluate and classifier evaluate on the command line', ()
     expect(table.stdout).not.toContain('memorisation');
   });
 
+  it('evaluate without --run prints the FD among its yardsticks and writes nothing into models/', () => {
+    const shipped = path.join(DEFAULT_MODEL_DIR, 'evaluation.json');
+    const before = fs.existsSync(shipped) ? fs.readFileSync(shipped) : null;
+    const listing = fs.readdirSync(DEFAULT_MODEL_DIR).sort();
+    const r = run(['evaluate', '--quick', '--samples', '100']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^FD \d+\.\d\d {2}\(real \d+\.\d+ · pixelated \d+\.\d+ · blurred \d+\.\d+ · noisy \d+\.\d+\)$/m);
+    expect(fs.readdirSync(DEFAULT_MODEL_DIR).sort()).toEqual(listing);
+    expect(fs.existsSync(shipped) ? fs.readFileSync(shipped) : null).toEqual(before);
+    expect(r.stderr).toMatch(/--out FILE keeps the result/);
+  });
+
+  it('evaluate --out records the step and images seen of the generator it measured, and the yardsticks', () => {
+    const model = path.join(tmp, 'run', 'generator', 'model.json');
+    const json = JSON.parse(fs.readFileSync(model, 'utf8'));
+    fs.writeFileSync(model, JSON.stringify({ ...json, userDefinedMetadata: { fashionGan: { step: 1234, epoch: 1, imagesSeen: 78976 } } }));
+    const r = run(['evaluate', '--run', 'run', '--quick', '--samples', '100', '--out', 'elsewhere.json', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const saved = JSON.parse(fs.readFileSync(path.join(tmp, 'elsewhere.json'), 'utf8'));
+    expect(saved).toMatchObject({ step: 1234, epoch: 1, imagesSeen: 78976, samples: 100, classifier: { weights: expect.stringMatching(/^[0-9a-f]{16}$/) } });
+    expect(Object.keys(saved.yardsticks).sort()).toEqual(['blurred', 'noisy', 'pixelated', 'real']);
+    expect(JSON.parse(r.stdout).yardsticks).toEqual(saved.yardsticks);
+  });
+
   it('bad options are one-line errors naming the option and what is allowed', () => {
     const bad = run(['evaluate', '--run', 'run', '--metrics', 'fid']);
     expect(bad.code).toBe(1);

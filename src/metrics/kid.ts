@@ -1,4 +1,5 @@
 import { Rng } from '../util/rng';
+import type { MetricSpec } from './types';
 
 /** Rows `idx` of `x` [·, dim], copied into one contiguous Float64Array. */
 function gather(x: Float32Array, idx: ArrayLike<number>, dim: number): Float64Array {
@@ -50,3 +51,10 @@ export function kernelDistance(x: Float32Array, nx: number, y: Float32Array, ny:
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
   return { kid: mean, kidStd: std };
 }
+
+export const kidMetric: MetricSpec = {
+  name: 'kid',
+  description: 'kernel distance: unbiased MMD² with k(x,y) = (x·y/d + 1)³, mean ± std over 10 subsets of ≤ 1000; ≈ 0 for matching sets',
+  cheap: true,
+  compute: ({ real, fake, seed, options }) => kernelDistance(fake.features, fake.n, real.test.features, real.test.n, real.dim, options.kidSubsets, options.kidSubsetSize, seed),
+};

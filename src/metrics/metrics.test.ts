@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends/index';
@@ -11,12 +12,13 @@ import { Rng } from '../util/rng';
 import { classifierScore, classifierScores } from './classifier-score';
 import { coverage } from './coverage';
 import { fitGaussian, frechetDistance, type Gaussian } from './fd';
-import { ALL_METRICS, CHEAP_METRICS, clearRealStats, evaluateGenerator, evaluateImages, featuresOf, listMetrics, resolveMetricNames } from './index';
+import { ALL_METRICS, CHEAP_METRICS, clearRealStats, evaluateGenerator, evaluateImages, extractFeatures, listMetrics, realStats, resolveMetricNames } from './index';
+import { addNoise, boxBlur3x3, cachedYardsticks, pixelate2x2 } from './yardsticks';
 import { kernelDistance } from './kid';
 import { matmul, sqrtPsd, symmetricEigen } from './linalg';
 import { nearestNeighbours } from './nearest';
 import { memorisationRate, nearestInPool, percentile } from './novelty';
-import { precisionRecall } from './precision-recall';
+import { densityCoverage, precisionRecall } from './precision-recall';
 import { recognisability } from './recognisability';
 
 const gaussian = (mean: number[], cov: number[][]): Gaussian => ({ mean: Float64Array.from(mean), cov: Float64Array.from(cov.flat()), dim: mean.length });
@@ -179,6 +181,18 @@ describe('precision and recall', () => {
     expect(r.precision).toBeGreaterThan(0.95);
     expect(r.recall).toBeLessThan(0.2);
   });
+
+  it('density and coverage: known answers on hand-placed points', () => {
+    // Real points 0, 1, 2, 10 on a line (k = 1): radii 1, 1, 1, 8 (squared: 1, 1, 1, 64).
+    const real = Float32Array.from([0, 1, 2, 10]);
+    // A sample at 0.5 sits in the balls of 0 and 1; one at 5 only in the outlier's (10, radius 8).
+    const { density, coverage } = densityCoverage(real, 4, Float32Array.from([0.5, 5]), 2, 1, 1);
+    expect(density).toBeCloseTo((2 + 1) / (1 * 2), 12);
+    expect(coverage).toBeCloseTo(3 / 4, 12); // balls of 0, 1 and 10 hold a sample; 2's does not
+    const same = new Rng(7).normal(300 * 3);
+    expect(densityCoverage(same, 300, same, 300, 3, 3).coverage).toBe(1);
+    expect(densityCoverage(same, 300, same.map((v) => v + 100), 300, 3, 3)).toEqual({ density: 0, coverage: 0 });
+  });
 });
 
 describe('classifier score, recognisability, coverage', () => {
@@ -227,10 +241,36 @@ describe('novelty', () => {
   });
 });
 
+describe('yardstick images', () => {
+  const shape: [number, number, number] = [3, 3, 1];
+  const img = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+  it('pixelates 2×2 blocks to their mean (a partial block at the edge to its own mean)', () => {
+    expect(Array.from(pixelate2x2(img, 1, shape))).toEqual([3, 3, 4.5, 3, 3, 4.5, 7.5, 7.5, 9]);
+  });
+
+  it('box-blurs 3×3 over the pixels inside the image', () => {
+    const out = boxBlur3x3(img, 1, shape);
+    expect(out[4]).toBeCloseTo(5, 6); // centre: all nine
+    expect(out[0]).toBeCloseTo((1 + 2 + 4 + 5) / 4, 6); // corner: four
+    expect(out[1]).toBeCloseTo((1 + 2 + 3 + 4 + 5 + 6) / 6, 6); // edge: six
+  });
+
+  it('adds clipped Gaussian noise of the given σ, repeatably', () => {
+    const flat = new Float32Array(20000).fill(0);
+    const a = addNoise(flat, 0.2, 5);
+    const sd = Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+    expect(sd).toBeGreaterThan(0.19);
+    expect(sd).toBeLessThan(0.21);
+    expect(Array.from(addNoise(flat, 0.2, 5))).toEqual(Array.from(a));
+    expect(addNoise(new Float32Array(1000).fill(0.95), 0.2, 1).every((v) => v <= 1)).toBe(true);
+  });
+});
+
 describe('the registry', () => {
   it('lists every metric once, cheap ones first-class, and rejects unknown names with a one-line UserError', () => {
-    expect(ALL_METRICS()).toEqual(['fd', 'fdFloor', 'kid', 'recognisability', 'classifierScore', 'coverage', 'precisionRecall', 'novelty']);
-    expect(CHEAP_METRICS()).toEqual(['fd', 'fdFloor', 'kid', 'recognisability', 'classifierScore', 'coverage']);
+    expect(ALL_METRICS()).toEqual(['fd', 'fdFloor', 'yardsticks', 'kid', 'recognisability', 'classifierScore', 'coverage', 'precisionRecall', 'novelty']);
+    expect(CHEAP_METRICS()).toEqual(['fd', 'fdFloor', 'yardsticks', 'kid', 'recognisability', 'classifierScore', 'coverage']);
     expect(listMetrics().every((m) => m.description.length > 10)).toBe(true);
     expect(resolveMetricNames(['novelty'])).toEqual([...CHEAP_METRICS(), 'novelty']);
     expect(resolveMetricNames(undefined, false)).toEqual(CHEAP_METRICS());
@@ -262,20 +302,52 @@ describe('in the shipped classifier\'s feature space', () => {
     });
     const noise = new Rng(6).normal(n * 784).map((v) => Math.max(-1, Math.min(1, v)));
     const before = tf.memory().numTensors;
-    const g = (px: Float32Array) => {
-      const f = featuresOf(net, px, n, shape);
+    const g = async (px: Float32Array) => {
+      const f = await extractFeatures(net, { pixels: px, n }, shape);
       expect(f.dim).toBe(128);
       expect(f.classes).toBe(10);
       return fitGaussian(f.features, n, f.dim);
     };
-    const real = g(test);
-    const fdReal = frechetDistance(real, g(train));
-    const fdBlur = frechetDistance(real, g(blurred));
-    const fdNoise = frechetDistance(real, g(noise));
+    const real = await g(test);
+    const fdReal = frechetDistance(real, await g(train));
+    const fdBlur = frechetDistance(real, await g(blurred));
+    const fdNoise = frechetDistance(real, await g(noise));
     expect(tf.memory().numTensors).toBe(before);
     expect(fdReal).toBeLessThan(fdBlur);
     expect(fdBlur).toBeLessThan(fdNoise);
     net.dispose();
+  });
+
+  it.runIf(shipped)('the yardsticks order real < pixelated < blurred < noisy, and come back from the disk cache', async () => {
+    const real = await realStats({ dataset: 'fashion-mnist', realImages: 2000 });
+    const file = `${fs.mkdtempSync(`${os.tmpdir()}/yardsticks-`)}/cache.json`;
+    const y = await cachedYardsticks(real, 500, null, file);
+    expect(y.real).toBeLessThan(y.pixelated);
+    expect(y.pixelated).toBeLessThan(y.blurred);
+    expect(y.blurred).toBeLessThan(y.noisy);
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(Object.values(stored)).toEqual([y]);
+    // A planted value proves the second call reads the cache instead of measuring again.
+    const key = Object.keys(stored)[0]!;
+    fs.writeFileSync(file, JSON.stringify({ [key]: { ...y, noisy: 1234 } }));
+    expect((await cachedYardsticks(real, 500, null, file)).noisy).toBe(1234);
+    fs.writeFileSync(file, '{ not json');
+    expect((await cachedYardsticks(real, 500, null, file)).noisy).toBeCloseTo(y.noisy, 10);
+  });
+
+  it.runIf(shipped)('pure noise: precision can read high (noise lands by real bags), but recall and manifold coverage expose it', async () => {
+    const n = 400;
+    const rng = new Rng(3);
+    const noise = Float32Array.from({ length: n * 784 }, () => rng.nextFloat() * 2 - 1);
+    const r = await evaluateImages(noise, n, { dataset: 'fashion-mnist', samples: n, seed: 1, realImages: n, prSamples: n, metrics: ['precisionRecall'] });
+    expect(r.recall).toBeLessThan(0.02);
+    expect(r.manifoldCoverage).toBeLessThan(0.03);
+    expect(r.fd).toBeGreaterThan(30);
+    const data = await loadDataset({ dataset: 'fashion-mnist' });
+    const real = await evaluateImages(batchPixels(data.train, Array.from({ length: n }, (_, i) => i * 97)), n, { dataset: 'fashion-mnist', samples: n, seed: 1, realImages: n, prSamples: n, metrics: ['precisionRecall'] });
+    expect(real.recall).toBeGreaterThan(0.6);
+    expect(real.manifoldCoverage).toBeGreaterThan(0.6);
+    expect(real.density).toBeGreaterThan(0.7);
   });
 
   it.runIf(shipped)('evaluateImages of real images: small FD near its floor, recognisable, even coverage, precise; no memorisation', async () => {

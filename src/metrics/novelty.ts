@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchPixels } from '../data/dataset';
 import { readTidy } from '../util/tensors';
+import { yieldToEventLoop } from './features';
+import type { MetricSpec, NearestExample } from './types';
 
 /**
  * Novelty: are the samples new designs, or copies of training images?
@@ -12,8 +15,7 @@ import { readTidy } from '../util/tensors';
  * images from the data distribution; much more means copying).
  */
 
-/** Lets timers and I/O run between chunks of long computations (progress output, test workers' RPC). */
-export const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+export { yieldToEventLoop } from './features';
 
 /**
  * The nearest row of a pool for each query, by Euclidean distance, with the matrix products on
@@ -25,6 +27,7 @@ export const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
  * @param poolRows rows in the pool
  * @param poolChunk returns pool rows [start, start + count) as a row-major Float32Array (lets
  *        callers convert uint8 images chunk by chunk instead of holding a float copy of the set)
+ * @param progress called after each chunk of the pool with the share searched so far
  */
 export async function nearestOnBackend(
   queries: Float32Array,
@@ -33,6 +36,7 @@ export async function nearestOnBackend(
   poolRows: number,
   poolChunk: (start: number, count: number) => Float32Array,
   chunk = 4096,
+  progress?: (fraction: number) => void,
 ): Promise<{ index: Int32Array; distance: Float32Array }> {
   const index = new Int32Array(nq);
   const best = new Float32Array(nq).fill(Infinity);
@@ -54,6 +58,7 @@ export async function nearestOnBackend(
           index[k] = j + i[k]!;
         }
       }
+      progress?.((j + m) / poolRows);
       await yieldToEventLoop();
     }
   } finally {
@@ -84,3 +89,55 @@ export function memorisationRate(sampleDistances: ArrayLike<number>, testDistanc
   for (let i = 0; i < sampleDistances.length; i++) if (sampleDistances[i]! < threshold) below++;
   return { rate: sampleDistances.length ? below / sampleDistances.length : NaN, threshold };
 }
+
+const range = (start: number, count: number) => Int32Array.from({ length: count }, (_, i) => start + i);
+
+function argmax(p: Float32Array, row: number, classes: number): number {
+  let best = 0;
+  for (let c = 1; c < classes; c++) if (p[row * classes + c]! > p[row * classes + best]!) best = c;
+  return best;
+}
+
+function median(v: ArrayLike<number>): number {
+  const s = Float64Array.from(v as ArrayLike<number>).sort();
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
+}
+
+export const noveltyMetric: MetricSpec = {
+  name: 'novelty',
+  description: "nearest training image of each sample (pixels) against real test images' nearest: memorisationRate, and a few examples",
+  cheap: false,
+  compute: async ({ real, fake, shape, options, progress }) => {
+    const px = shape[0] * shape[1] * shape[2];
+    const train = real.data.train;
+    const pool = Math.min(options.trainPool, train.count);
+    const n = Math.min(options.noveltySamples, fake.n);
+    const nTest = Math.min(options.noveltySamples, real.data.test.count);
+    const trainChunk = (s: number, c: number) => batchPixels(train, range(s, c));
+    const sampleNn = await nearestOnBackend(fake.pixels, n, px, pool, trainChunk, undefined, (f) => progress('novelty: samples', f));
+    const testNn = await real.testNearestTrain(nTest, pool, (f) => progress('novelty: test images', f));
+    const { rate, threshold } = memorisationRate(sampleNn.distance, testNn);
+    // A few worked examples: the nearest training image in pixels (from the search above) and in features.
+    const show = Math.min(options.nearestExamples, n);
+    const trainFeat = show > 0 ? await real.poolFeatures(pool) : new Float32Array(0);
+    const byFeatures = await nearestInPool(fake.features.subarray(0, show * real.dim), show, trainFeat, pool, real.dim);
+    const names = real.data.classNames;
+    const nearest: NearestExample[] = Array.from({ length: show }, (_, i) => ({
+      sample: i,
+      sampleClass: names[argmax(fake.probs, i, real.classes)]!,
+      trainIndex: sampleNn.index[i]!,
+      trainClass: names[train.labels[sampleNn.index[i]!]!]!,
+      pixelDistance: sampleNn.distance[i]!,
+      featureTrainIndex: byFeatures.index[i]!,
+      featureTrainClass: names[train.labels[byFeatures.index[i]!]!]!,
+      featureDistance: byFeatures.distance[i]!,
+    }));
+    return {
+      memorisationRate: rate,
+      memorisationThreshold: threshold,
+      sampleNearestMedian: median(sampleNn.distance),
+      testNearestMedian: median(testNn),
+      nearest,
+    };
+  },
+};

@@ -1,3 +1,4 @@
+import type { MetricSpec } from './types';
 /** Squared norms of the rows of x [n, dim]. */
 function rowNorms(x: Float32Array, n: number, dim: number): Float64Array {
   const out = new Float64Array(n);
@@ -75,3 +76,41 @@ export function precisionRecall(real: Float32Array, nReal: number, fake: Float32
   const fakeR = kthNeighbourRadii(fake, nFake, dim, k);
   return { precision: shareInside(fake, nFake, real, nReal, realR, dim), recall: shareInside(real, nReal, fake, nFake, fakeR, dim) };
 }
+
+/**
+ * Density and coverage (Naeem et al., 2020), the outlier-robust successors of precision and
+ * recall, on the real set's k-NN balls only:
+ * density = Σ_fake (number of real balls holding it) / (k · nFake) — about 1 when samples sit
+ * where real data is dense, near 0 for samples that only a few outliers' huge balls reach;
+ * coverage = share of real balls holding at least one sample.
+ */
+export function densityCoverage(real: Float32Array, nReal: number, fake: Float32Array, nFake: number, dim: number, k = 3): { density: number; coverage: number } {
+  if (nReal < 2 || nFake < 1) return { density: NaN, coverage: NaN };
+  const radii = kthNeighbourRadii(real, nReal, dim, k);
+  const rn = rowNorms(real, nReal, dim);
+  const fn = rowNorms(fake, nFake, dim);
+  const covered = new Uint8Array(nReal);
+  let inside = 0;
+  for (let i = 0; i < nFake; i++) {
+    for (let j = 0; j < nReal; j++) {
+      if (dist2(fake, i, fn, real, j, rn, dim) <= radii[j]!) {
+        inside++;
+        covered[j] = 1;
+      }
+    }
+  }
+  return { density: inside / (k * nFake), coverage: covered.reduce((a, b) => a + b, 0) / nReal };
+}
+
+export const precisionRecallMetric: MetricSpec = {
+  name: 'precisionRecall',
+  description: 'improved precision/recall (Kynkäänniemi et al. 2019, k = 3) in features on ≤ 2000 samples and as many test images',
+  cheap: false,
+  compute: ({ real, fake, options }) => {
+    const n = Math.min(options.prSamples, fake.n, real.test.n);
+    const r = real.test.features.subarray(0, n * real.dim);
+    const f = fake.features.subarray(0, n * real.dim);
+    const dc = densityCoverage(r, n, f, n, real.dim, 3);
+    return { ...precisionRecall(r, n, f, n, real.dim, 3), density: dc.density, manifoldCoverage: dc.coverage };
+  },
+};

@@ -1,3 +1,4 @@
+import type { MetricSpec } from './types';
 /**
  * Recognisability: the mean top-class probability the project classifier gives the samples.
  * 1 = every sample is, to the classifier, unmistakably some garment; 1/classes = pure guessing.
@@ -15,3 +16,10 @@ export function recognisability(probs: Float32Array, n: number, classes: number)
   }
   return top / n;
 }
+
+export const recognisabilityMetric: MetricSpec = {
+  name: 'recognisability',
+  description: 'mean top-class probability the classifier gives the samples (real test images: see `classifier evaluate`)',
+  cheap: true,
+  compute: ({ real, fake }) => ({ recognisability: recognisability(fake.probs, fake.n, real.classes) }),
+};

@@ -42,6 +42,8 @@ export interface RunSummary {
   metrics: (MetricsLine & { imagesSeen: number })[];
   finalFd?: number;
   bestFd?: number;
+  /** why evaluation.json was not used, when it was not */
+  evaluationNote?: string;
 }
 
 export function stability(history: HistoryLine[]): Stability {
@@ -62,19 +64,30 @@ export function summariseRun(dir: string): RunSummary {
   const config = readRunConfig(p.config);
   const history = readJsonl<HistoryLine>(p.history);
   const last = history[history.length - 1];
+  /** Images seen after a step (the last batch of each epoch may be smaller). */
+  const imagesAt = (step: number) => Math.floor(step / config.stepsPerEpoch) * config.trainCount + (step % config.stepsPerEpoch) * config.batchSize;
   const metrics = readJsonl<MetricsLine>(p.metrics)
     .filter((m) => Number.isFinite(m.step))
-    .map((m) => ({ ...m, imagesSeen: m.step * config.batchSize }));
+    .map((m) => ({ ...m, imagesSeen: imagesAt(m.step) }));
   const fds = metrics.map((m) => m.fd).filter((v): v is number => Number.isFinite(v));
-  // `evaluate` writes evaluation.json for the final generator: the better-sampled final FD.
+  // `evaluate --run` writes evaluation.json: the better-sampled FD of the generator it measured.
+  // It counts as the run's final FD only when it measured the generator the run holds now.
+  const generatorStep = exportedStep(p.generator) ?? last?.step;
+  let evaluationNote: string | undefined;
   const evaluationFile = path.join(dir, 'evaluation.json');
   if (fs.existsSync(evaluationFile)) {
     try {
-      const e = JSON.parse(fs.readFileSync(evaluationFile, 'utf8')) as { fd?: number; kid?: number };
+      const e = JSON.parse(fs.readFileSync(evaluationFile, 'utf8')) as { fd?: number; kid?: number; step?: number };
       if (Number.isFinite(e.fd)) {
-        fds.push(e.fd!);
-        // the final generator's point on the curves
-        if (last && !metrics.some((m) => m.step === last.step)) metrics.push({ step: last.step, seconds: last.seconds, fd: e.fd, kid: e.kid, imagesSeen: last.step * config.batchSize });
+        if (!Number.isInteger(e.step)) {
+          evaluationNote = 'evaluation.json does not say which step it measured (written by an older version): left out; rerun `fashion-gan evaluate --run`';
+        } else if (e.step !== generatorStep) {
+          evaluationNote = `evaluation.json measured step ${e.step!.toLocaleString('en-US')}; the run is now at step ${(generatorStep ?? 0).toLocaleString('en-US')}: left out; rerun \`fashion-gan evaluate --run\``;
+        } else {
+          fds.push(e.fd!);
+          const at = history.find((h) => h.step === e.step);
+          if (!metrics.some((m) => m.step === e.step)) metrics.push({ step: e.step!, seconds: at?.seconds, fd: e.fd, kid: e.kid, imagesSeen: imagesAt(e.step!) });
+        }
       }
     } catch {
       // an unreadable evaluation is left out, not fatal
@@ -85,13 +98,25 @@ export function summariseRun(dir: string): RunSummary {
     dir,
     config,
     steps: last?.step ?? 0,
-    imagesSeen: history.length ? Math.min(history.length * config.batchSize, (last?.step ?? 0) * config.batchSize) : 0,
+    imagesSeen: last ? imagesAt(last.step) : 0,
     seconds: last?.seconds ?? 0,
     stability: stability(history),
     metrics,
     finalFd: fds[fds.length - 1],
     bestFd: fds.length ? Math.min(...fds) : undefined,
+    evaluationNote,
   };
+}
+
+/** The step an exported generator records in its model.json (see training/artifacts.ts), if any. */
+function exportedStep(generatorDir: string): number | undefined {
+  try {
+    const json = JSON.parse(fs.readFileSync(path.join(generatorDir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { fashionGan?: { step?: unknown } } };
+    const step = json.userDefinedMetadata?.fashionGan?.step;
+    return Number.isInteger(step) ? (step as number) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -142,6 +167,8 @@ export async function compareRuns(dirs: string[], outDir: string): Promise<{ mar
     );
   }
   lines.push('', `Equal images: ${commonImages.toLocaleString('en-US')} images seen; equal time: ${(commonSeconds / 60).toFixed(1)} minutes of training (the most every run reached).`, '');
+  for (const r of runs) if (r.evaluationNote) lines.push(`- ${r.name}: ${r.evaluationNote}.`);
+  if (runs.some((r) => r.evaluationNote)) lines.push('');
 
   const curves = runs.flatMap((r) => r.metrics.filter((m) => Number.isFinite(m.fd)).map((m) => ({ run: r.name, imagesSeen: m.imagesSeen, minutes: (m.seconds ?? NaN) / 60, fd: m.fd })));
   if (curves.length) {

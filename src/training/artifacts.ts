@@ -82,7 +82,26 @@ export async function writeHistoryPng(paths: RunPaths, title: string, rows?: His
   writeFileAtomic(paths.historyPng, await renderHistoryPng(history, metrics, title));
 }
 
-/** Exports the generator as a stock TF.js Layers model (generator/model.json + weights.bin). */
-export async function exportGenerator(generator: tf.LayersModel, dir: string): Promise<void> {
+/** What model.json's userDefinedMetadata.fashionGan records of the training behind an exported generator. */
+export interface GeneratorProvenance {
+  step: number;
+  epoch: number;
+  imagesSeen: number;
+}
+
+/**
+ * Exports the generator as a stock TF.js Layers model (generator/model.json + weights.bin),
+ * recording in model.json the step it was saved at, so an evaluation can say what it measured.
+ */
+export async function exportGenerator(generator: tf.LayersModel, dir: string, provenance?: GeneratorProvenance): Promise<void> {
+  if (provenance) generator.setUserDefinedMetadata({ fashionGan: { ...provenance } });
   await generator.save(new FileModelIO(dir));
+}
+
+/** The provenance recorded in a loaded generator, if any (generators exported before it was recorded have none). */
+export function generatorProvenance(model: tf.LayersModel): GeneratorProvenance | undefined {
+  const meta = model.getUserDefinedMetadata() as { fashionGan?: Partial<GeneratorProvenance> } | undefined;
+  const p = meta?.fashionGan;
+  if (!p || ![p.step, p.epoch, p.imagesSeen].every((v) => Number.isInteger(v) && v! >= 0)) return undefined;
+  return { step: p.step!, epoch: p.epoch!, imagesSeen: p.imagesSeen! };
 }

@@ -15,6 +15,9 @@ import { trainStep, type Gan, type StepStats } from './step';
 import type { HistoryRow } from '../output/chart';
 import type { Image8 } from '../output/image';
 
+/** Measures a run's sampling generator (e.g. `trainingEvaluator()` of src/metrics): metric name → value. */
+export type TrainingEvaluator = (generator: tf.LayersModel, config: RunConfig) => Promise<Record<string, number>>;
+
 export interface TrainOptions {
   /** A new run: the preset (already merged with the user's overrides) and where to write. */
   preset?: Preset;
@@ -42,8 +45,8 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** Evaluate every this many steps (and at the end) into metrics.jsonl. */
   evalEvery?: number;
-  /** The evaluation: metrics of the sampling generator (e.g. fd, kid), computed by the caller's metric code. */
-  evaluate?: (generator: tf.LayersModel, config: RunConfig) => Promise<Record<string, number>>;
+  /** The evaluation: metrics of the sampling generator (e.g. `trainingEvaluator()` of src/metrics: fd, kid, …). */
+  evaluate?: TrainingEvaluator;
 }
 
 export interface Progress {
@@ -147,6 +150,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const gan = createGan({ ...config, numClasses: config.numClasses });
     disposers.push(() => gan.dispose());
     const { recipe } = config;
+    /** Training images seen after step s (the last batch of an epoch may be smaller). */
+    const imagesSeenAt = (s: number) => Math.floor(s / config.stepsPerEpoch) * config.trainCount + (s % config.stepsPerEpoch) * config.batchSize;
     /** The sampling generator, readied once per step it is used at (samples, evaluation, export). */
     let readiedAt = -1;
     const sampler = (s: number) => {
@@ -185,7 +190,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const evaluate = async (s: number, seconds: number) => {
       if (!opts.evaluate) return;
       const metrics = await opts.evaluate(sampler(s), config);
-      fs.appendFileSync(paths.metrics, `${JSON.stringify({ step: s, epoch: Math.floor(s / config.stepsPerEpoch), seconds: Number(seconds.toFixed(3)), imagesSeen: s * config.batchSize, ...metrics })}\n`);
+      fs.appendFileSync(paths.metrics, `${JSON.stringify({ step: s, epoch: Math.floor(s / config.stepsPerEpoch), seconds: Number(seconds.toFixed(3)), imagesSeen: imagesSeenAt(s), ...metrics })}\n`);
       log(`step ${s}: ${Object.entries(metrics).filter(([, v]) => typeof v === 'number').slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
     };
 
@@ -210,7 +215,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const checkpoint = async (s: number) => {
       history.sync();
       saveCheckpoint(paths.checkpoint, { step: s, epoch: Math.floor(s / stepsPerEpoch), historyBytes: history.bytes, trainSeconds: secondsBefore + (Date.now() - started - evalMs) / 1000, seed: config.seed, savedAt: new Date().toISOString() }, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
-      await exportGenerator(sampler(s), paths.generator);
+      await exportGenerator(sampler(s), paths.generator, { step: s, epoch: Math.floor(s / stepsPerEpoch), imagesSeen: imagesSeenAt(s) });
       await writeHistoryPng(paths, `${config.preset} — ${runDir}`, historyRows);
       writeProgressGif(paths, undefined, gifFrames);
     };
