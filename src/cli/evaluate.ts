@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/index';
 import { DEFAULT_MODEL_DIR, loadGenerator } from '../generate';
+import { runPaths } from '../run/paths';
 import { writeFileAtomic } from '../util/atomic';
 import { backendOption, relative, say, useBackend } from './main';
 import { int } from './options';
@@ -63,7 +64,7 @@ The result is written to RUN/evaluation.json as well. src/metrics/README.md has 
           evaluatedAt: new Date().toISOString(),
           ...r,
         };
-        writeFileAtomic(path.join(gen.runDir, 'evaluation.json'), `${JSON.stringify(record, null, 2)}\n`);
+        writeFileAtomic(runPaths(gen.runDir).evaluation, `${JSON.stringify(record, null, 2)}\n`);
         if (o.json) {
           console.log(JSON.stringify(r));
           return;
@@ -90,7 +91,7 @@ The result is written to RUN/evaluation.json as well. src/metrics/README.md has 
         for (const e of r.nearest ?? []) {
           console.log(`  sample ${e.sample} (${e.sampleClass}): nearest train #${e.trainIndex} (${e.trainClass}) at ${e.pixelDistance.toFixed(2)} px, #${e.featureTrainIndex} (${e.featureTrainClass}) at ${e.featureDistance.toFixed(2)} in features`);
         }
-        say(`wrote ${relative(path.join(gen.runDir, 'evaluation.json'))} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        say(`wrote ${relative(runPaths(gen.runDir).evaluation)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       } finally {
         gen.model.dispose();
       }
