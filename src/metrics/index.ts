@@ -10,7 +10,7 @@ import { classifierScore } from './classifier-score';
 import { coverage } from './coverage';
 import { fitGaussian, frechetDistance, type Gaussian } from './fd';
 import { kernelDistance } from './kid';
-import { nearestNeighbours } from './nearest';
+import { nearestNeighbours, nearestNeighboursChunked } from './nearest';
 import { memorisationRate, nearestOnBackend, yieldToEventLoop } from './novelty';
 import { precisionRecall } from './precision-recall';
 import { recognisability } from './recognisability';
@@ -240,7 +240,7 @@ registerMetric({
     // A few worked examples, with the project's plain search (./nearest): pixels and features.
     const show = Math.min(options.nearestExamples, n);
     const names = real.data.classNames;
-    const byPixels = nearestChunked(fake.pixels.subarray(0, show * px), px, pool, (s, c) => batchPixels(train, range(s, c)));
+    const byPixels = nearestNeighboursChunked(fake.pixels.subarray(0, show * px), px, pool, (s, c) => batchPixels(train, range(s, c)), 1).map((l) => l[0] ?? { index: -1, distance: Infinity });
     const trainFeat = show > 0 ? await real.poolFeatures(pool) : new Float32Array(0);
     const byFeatures = nearestNeighbours(fake.features.subarray(0, show * real.dim), trainFeat, real.dim, 1);
     const nearest: NearestExample[] = Array.from({ length: show }, (_, i) => ({
@@ -290,21 +290,6 @@ function argmax(p: Float32Array, row: number, classes: number): number {
 function median(v: ArrayLike<number>): number {
   const s = Float64Array.from(v as ArrayLike<number>).sort();
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
-}
-
-/** `nearestNeighbours` (k = 1) over a pool delivered in chunks, so no float copy of the whole pool is held. */
-function nearestChunked(queries: Float32Array, dim: number, poolRows: number, poolChunk: (s: number, c: number) => Float32Array, chunk = 4096): { index: number; distance: number }[] {
-  const nq = queries.length / dim;
-  const best = Array.from({ length: nq }, () => ({ index: -1, distance: Infinity }));
-  if (nq === 0) return best;
-  for (let s = 0; s < poolRows; s += chunk) {
-    const c = Math.min(chunk, poolRows - s);
-    const r = nearestNeighbours(queries, poolChunk(s, c), dim, 1);
-    r.forEach((row, i) => {
-      if (row[0] && row[0].distance < best[i]!.distance) best[i] = { index: s + row[0].index, distance: row[0].distance };
-    });
-  }
-  return best;
 }
 
 /** Features and probabilities of pixel batches, in chunks so memory stays bounded; no tensors are left behind. */
