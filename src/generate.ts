@@ -6,8 +6,8 @@ import { UserError } from './errors';
 import { loadModelArtifacts } from './backends/fileio';
 import { encodePng, tileGrid, toPixels } from './output/image';
 import { generatorProvenance, gridScale, type GeneratorProvenance } from './training/artifacts';
-import { readRunConfig, type RunConfig } from './training/config';
-import { runPaths } from './training/runfolder';
+import { readRunConfig, type RunConfig } from './run/config';
+import { runPaths } from './run/paths';
 import { PREDICT_BATCH } from './util/tensors';
 import { Rng } from './util/rng';
 import { writeFileAtomic } from './util/atomic';
@@ -42,7 +42,7 @@ export async function loadGenerator(runDir?: string): Promise<LoadedGenerator> {
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
-    throw new UserError(`${paths.generator}/model.json: not a loadable generator (${(err as Error).message.split('\n')[0]})`);
+    throw new UserError(`${paths.generatorModel}: not a loadable generator (${(err as Error).message.split('\n')[0]})`);
   }
   const out = model.outputs[0]!.shape;
   if (out.length !== 4 || out.slice(1).some((d, i) => d !== config.imageShape[i])) {

@@ -13,8 +13,8 @@ import { tempDir, writeTinyFashion } from './fixtures';
 import { loadModelArtifacts } from '../src/backends/fileio';
 import { decodePng } from '../src/output/image';
 import { loadCheckpoint } from '../src/training/checkpoint';
-import { readRunConfig } from '../src/training/config';
-import { runPaths } from '../src/training/runfolder';
+import { readRunConfig } from '../src/run/config';
+import { runPaths } from '../src/run/paths';
 import { Rng } from '../src/util/rng';
 
 const BIN = path.resolve(__dirname, '../bin/fashion-gan.js');

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeTinyFashion } from '../../test/fixtures';
 import { decodePng } from '../output/image';
 import { loadCheckpoint } from '../training/checkpoint';
-import { readJsonl, runPaths } from '../training/runfolder';
+import { readJsonl } from '../run/jsonl';
+import { runPaths } from '../run/paths';
 
 const BIN = path.resolve(__dirname, '../../bin/fashion-gan.js');
 const tmp = tempDir();

@@ -348,9 +348,10 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       await useBackend(o.backend, true);
       let classIndex: number | null = null;
       if (o.class !== undefined) {
-        const { readRunConfig } = await import('../training/config');
+        const { readRunConfig } = await import('../run/config');
+        const { runPaths } = await import('../run/paths');
         const { DEFAULT_MODEL_DIR } = await import('../generate');
-        const cfg = readRunConfig(path.join(o.run ?? DEFAULT_MODEL_DIR, 'config.json'));
+        const cfg = readRunConfig(runPaths(o.run ?? DEFAULT_MODEL_DIR).config);
         if (!cfg.conditional) throw new UserError(`--class: the model in ${o.run ?? DEFAULT_MODEL_DIR} is not class-conditional`);
         classIndex = resolveClass(cfg.dataset, o.class);
       }

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/index';
 import { DEFAULT_MODEL_DIR, loadGenerator } from '../generate';
+import { runPaths } from '../run/paths';
 import { writeFileAtomic } from '../util/atomic';
 import { backendOption, relative, say, useBackend } from './main';
 import { int } from './options';
@@ -106,7 +107,7 @@ Examples:
           evaluatedAt: new Date().toISOString(),
           ...r,
         };
-        const out = o.out ?? (o.run ? path.join(gen.runDir, 'evaluation.json') : undefined);
+        const out = o.out ?? (o.run ? runPaths(gen.runDir).evaluation : undefined);
         if (out) writeFileAtomic(out, `${JSON.stringify(record, null, 2)}\n`);
         if (o.json) {
           console.log(JSON.stringify(r));

@@ -6,7 +6,7 @@ import { initBackend } from '../backends/index';
 import { batchPixels, loadDataset } from '../data/dataset';
 import { classifierDir, loadFeatureNet } from '../classifier/model';
 import type { LoadedGenerator } from '../generate';
-import type { RunConfig } from '../training/config';
+import type { RunConfig } from '../run/config';
 import { UserError } from '../errors';
 import { Rng } from '../util/rng';
 import { classifierScore, classifierScores } from './classifier-score';

@@ -48,3 +48,37 @@ export function nearestNeighbours(
   }
   return result;
 }
+
+/**
+ * `nearestNeighbours` over a pool delivered in chunks, so no float copy of the whole pool is
+ * held (e.g. uint8 training images converted to [-1, 1] a chunk at a time). The one
+ * nearest-neighbour scan of the project: `evaluate`'s worked examples and the app's "never
+ * existed" look-ups both call it. Ties keep the earlier pool row.
+ *
+ * @param queries   [nQueries, dim] row-major
+ * @param poolRows  rows in the pool
+ * @param poolChunk returns pool rows [start, start + count) as a row-major Float32Array
+ * @returns for each query, the k nearest pool rows (index in the pool and distance), nearest first
+ */
+export function nearestNeighboursChunked(
+  queries: Float32Array,
+  dim: number,
+  poolRows: number,
+  poolChunk: (start: number, count: number) => Float32Array,
+  k: number,
+  chunk = 4096,
+): { index: number; distance: number }[][] {
+  const nQ = queries.length / dim;
+  const best: { index: number; distance: number }[][] = Array.from({ length: nQ }, () => []);
+  for (let start = 0; start < poolRows; start += chunk) {
+    const rows = Math.min(chunk, poolRows - start);
+    const found = nearestNeighbours(queries, poolChunk(start, rows), dim, Math.min(k, rows));
+    found.forEach((list, q) => {
+      // A stable sort of (earlier best, this chunk's): equal distances keep the earlier row.
+      const merged = best[q]!.concat(list.map((h) => ({ index: start + h.index, distance: h.distance })));
+      merged.sort((a, b) => a.distance - b.distance);
+      best[q] = merged.slice(0, k);
+    });
+  }
+  return best;
+}

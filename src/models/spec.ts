@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATASETS } from '../data/dataset';
 
 /** One (transposed) convolution block: conv → [batch norm] → activation → [dropout]. */
 export const ConvBlock = z.strictObject({
@@ -84,7 +85,7 @@ export const DEFAULT_RECIPE: Recipe = Recipe.parse({});
 export const Preset = z.strictObject({
   name: z.string(),
   description: z.string(),
-  dataset: z.enum(['fashion-mnist', 'cifar10']),
+  dataset: z.enum(DATASETS),
   /** Class kept by default (the seed's car runs), or null for all. */
   classFilter: z.union([z.string(), z.null()]),
   batchSize: z.number().int().positive(),

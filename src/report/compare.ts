@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../errors';
 import { renderSvg, svgToPng, type HistoryRow } from '../output/chart';
-import { listSamples } from '../training/artifacts';
-import { readRunConfig, type RunConfig } from '../training/config';
-import { readJsonl, runPaths } from '../training/runfolder';
+import { readRunConfig, type RunConfig } from '../run/config';
+import { readJsonl } from '../run/jsonl';
+import { runPaths } from '../run/paths';
+import { listSamples } from '../run/samples';
 import { writeFileAtomic } from '../util/atomic';
 
 interface HistoryLine extends HistoryRow {
@@ -74,7 +75,7 @@ export function summariseRun(dir: string): RunSummary {
   // It counts as the run's final FD only when it measured the generator the run holds now.
   const generatorStep = exportedStep(p.generator) ?? last?.step;
   let evaluationNote: string | undefined;
-  const evaluationFile = path.join(dir, 'evaluation.json');
+  const evaluationFile = p.evaluation;
   if (fs.existsSync(evaluationFile)) {
     try {
       const e = JSON.parse(fs.readFileSync(evaluationFile, 'utf8')) as { fd?: number; kid?: number; step?: number };
@@ -190,13 +191,13 @@ export async function compareRuns(dirs: string[], outDir: string): Promise<{ mar
   const gridCells: string[] = [];
   const historyCells: string[] = [];
   for (const r of runs) {
-    const samples = listSamples(runPaths(r.dir));
+    const { samples: samplesDir, historyPng: hist } = runPaths(r.dir);
+    const samples = listSamples(samplesDir);
     const grid = samples[samples.length - 1];
     if (grid) {
-      fs.copyFileSync(grid, path.join(outDir, `${r.name}-grid.png`));
+      fs.copyFileSync(path.join(samplesDir, grid.file), path.join(outDir, `${r.name}-grid.png`));
       gridCells.push(`![${r.name} samples](${r.name}-grid.png)`);
     } else gridCells.push('(no samples)');
-    const hist = runPaths(r.dir).historyPng;
     if (fs.existsSync(hist)) {
       fs.copyFileSync(hist, path.join(outDir, `${r.name}-history.png`));
       historyCells.push(`![${r.name} history](${r.name}-history.png)`);

@@ -16,7 +16,7 @@ import { initBackend } from '../backends/index';
 import { FileModelIO } from '../backends/fileio';
 import { loadDataset, CLASS_NAMES } from '../data/dataset';
 import { writeProgressGif, writeSampleGrid, writeHistoryPng } from '../training/artifacts';
-import { runPaths } from '../training/runfolder';
+import { runPaths, sampleFileName } from '../run/paths';
 import { Rng } from '../util/rng';
 
 const LATENT = 16;
@@ -152,7 +152,7 @@ export async function makeFixtureRuns(runsDir: string, opts: FixtureOptions = {}
         const v = Math.tanh(a * Math.atanh(Math.max(-0.999, Math.min(0.999, final[i]!))) + (1 - a) * noise[i]! * 1.2);
         px[i] = Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
       }
-      writeSampleGrid(path.join(paths.samples, `e${String(e).padStart(4, '0')}-s${String(e * stepsPerEpoch).padStart(8, '0')}.png`), px, [28, 28, 1]);
+      writeSampleGrid(path.join(paths.samples, sampleFileName(e, e * stepsPerEpoch)), px, [28, 28, 1]);
     }
     tf.dispose([z, labels]);
     gen.dispose();

@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../errors';
 import { NeighbourIndex } from './nearest';
-import { findFolder, listModels, listReports, readConfig, readHistorySince, runDetail, runSummary, listFolders } from './runs';
-import { HttpError, isPublicRunFile, resolveInside, splitRequestPath } from './safepath';
+import { findFolder, listModels, listReports, listRuns, readConfig, readHistorySince, runDetail } from './runs';
+import { isPublicRunFile } from '../run/paths';
+import { HttpError, resolveInside, splitRequestPath } from './safepath';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, '..', '..');
@@ -279,7 +280,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (seg[1] === 'info' && seg.length === 2) return sendJson(res, 200, { runsDir: runsCliPath, modelsDir: modelsCliPath, version: 1 }, head);
       if (seg[1] === 'models' && seg.length === 2) return sendJson(res, 200, models(), head);
       if (seg[1] === 'reports' && seg.length === 2) return sendJson(res, 200, listReports(runsDir), head);
-      if (seg[1] === 'runs' && seg.length === 2) return sendJson(res, 200, listFolders(runsDir).map(runSummary).filter((r) => r.config || r.historyBytes > 0 || r.error !== 'no config.json'), head);
+      if (seg[1] === 'runs' && seg.length === 2) return sendJson(res, 200, listRuns(runsDir), head);
       if (seg[1] === 'runs' && seg.length === 3) return sendJson(res, 200, runDetail(findFolder(runsDir, seg[2]!), runsDir), head);
       if (seg[1] === 'runs' && seg.length === 4 && seg[3] === 'history') {
         const offset = Number(query.get('offset') ?? '0');

@@ -1,29 +1,13 @@
 import * as fs from 'node:fs';
-import { pidAlive } from '../training/runfolder';
 import * as path from 'node:path';
-import { z } from 'zod';
+import { NO_CONFIG, parseAppConfig, type AppConfig } from '../run/config';
+import { objectRows, parseJsonl } from '../run/jsonl';
+import { liveLockOwner } from '../run/lock';
+import { RUN_FILES } from '../run/paths';
+import { listSamples as listSampleFiles, type SampleInfo } from '../run/samples';
 import { HttpError, isInside } from './safepath';
 
-/**
- * The parts of a run's config.json the app needs. Lenient on purpose (passthrough, most fields
- * optional): a run written by an older or newer trainer still shows up in the dashboard.
- */
-export const AppConfig = z
-  .object({
-    preset: z.string().optional(),
-    dataset: z.enum(['fashion-mnist', 'cifar10']),
-    classFilter: z.number().int().min(0).max(9).nullable().optional(),
-    classNames: z.array(z.string()).optional(),
-    latentDim: z.number().int().positive().max(4096),
-    imageShape: z.tuple([z.number().int().positive().max(256), z.number().int().positive().max(256), z.union([z.literal(1), z.literal(3)])]),
-    conditional: z.boolean().optional(),
-    numClasses: z.number().int().positive().max(1000).optional(),
-    seed: z.number().optional(),
-    batchSize: z.number().optional(),
-    backend: z.string().optional(),
-  })
-  .passthrough();
-export type AppConfig = z.infer<typeof AppConfig>;
+export type { AppConfig } from '../run/config';
 
 const RUN_NAME = /^[\w][\w.+=@,-]{0,127}$/;
 
@@ -95,30 +79,14 @@ function statInside(dir: string, rel: string): fs.Stats | null {
   }
 }
 
-export function readConfig(dir: string): { raw: Record<string, unknown> | null; config: AppConfig | null; error: string | null } {
-  const text = readInside(dir, 'config.json', 1 << 20);
-  if (text === null) return { raw: null, config: null, error: 'no config.json' };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { raw: null, config: null, error: `config.json is not valid JSON (${(err as Error).message})` };
-  }
-  const parsed = AppConfig.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return { raw: raw as Record<string, unknown>, config: null, error: `config.json: ${issue.path.join('.') || '(root)'}: ${issue.message}` };
-  }
-  return { raw: raw as Record<string, unknown>, config: parsed.data, error: null };
+export function readConfig(dir: string): ReturnType<typeof parseAppConfig> {
+  return parseAppConfig(readInside(dir, RUN_FILES.config, 1 << 20));
 }
 
 /** "training" while a live trainer holds the run lock (or history grew in the last minute). */
 function runStatus(dir: string, historyMtime: number | null): 'training' | 'idle' {
-  const lock = readInside(dir, '.lock', 64);
-  if (lock !== null) {
-    const pid = Number.parseInt(lock.trim(), 10);
-    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) return 'training';
-  }
+  const lock = readInside(dir, RUN_FILES.lock, 64);
+  if (lock !== null && liveLockOwner(lock) !== null) return 'training';
   if (historyMtime !== null && Date.now() - historyMtime < 60_000) return 'training';
   return 'idle';
 }
@@ -132,56 +100,27 @@ function lastJsonLine(dir: string, rel: string): Record<string, unknown> | null 
     const len = Math.min(st.size, 16384);
     const buf = Buffer.alloc(len);
     fs.readSync(fd, buf, 0, len, st.size - len);
-    const lines = buf.toString('utf8').split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-      const l = lines[i]!.trim();
-      if (!l) continue;
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        // torn line: try the one before
-      }
-    }
-    return null;
+    const rows = objectRows(parseJsonl(buf.toString('utf8')));
+    return rows[rows.length - 1] ?? null;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-const SAMPLE_NAME = /^e(\d+)-s(\d+)\.png$/;
-
-export interface SampleInfo {
-  file: string;
-  epoch: number | null;
-  step: number | null;
-}
-
 function listSamples(dir: string): SampleInfo[] {
-  const st = statInside(dir, 'samples');
-  if (!st?.isDirectory()) return [];
-  try {
-    return fs
-      .readdirSync(path.join(dir, 'samples'))
-      .filter((f) => /^[\w.-]+\.png$/i.test(f) && !f.startsWith('.'))
-      .sort()
-      .map((file) => {
-        const m = SAMPLE_NAME.exec(file);
-        return { file, epoch: m ? Number(m[1]) : null, step: m ? Number(m[2]) : null };
-      });
-  } catch {
-    return [];
-  }
+  if (!statInside(dir, RUN_FILES.samples)?.isDirectory()) return [];
+  return listSampleFiles(path.join(dir, RUN_FILES.samples));
 }
 
 function hasGenerator(dir: string): boolean {
-  return !!statInside(dir, 'generator/model.json')?.isFile();
+  return !!statInside(dir, path.join(RUN_FILES.generator, RUN_FILES.generatorModel))?.isFile();
 }
 
 /** One line of the run list. */
 export function runSummary(f: Folder) {
   const { config, error } = readConfig(f.dir);
-  const hist = statInside(f.dir, 'history.jsonl');
-  const last = lastJsonLine(f.dir, 'history.jsonl');
+  const hist = statInside(f.dir, RUN_FILES.history);
+  const last = lastJsonLine(f.dir, RUN_FILES.history);
   const samples = listSamples(f.dir);
   return {
     name: f.name,
@@ -214,21 +153,18 @@ function pickSummary(c: AppConfig) {
   };
 }
 
+/** The run list: folders with a config.json or a history (a folder without either is not a run). */
+export function listRuns(runsRoot: string) {
+  return listFolders(runsRoot)
+    .map(runSummary)
+    .filter((r) => r.config || r.historyBytes > 0 || r.error !== NO_CONFIG);
+}
+
 /** Everything the Runs view shows for one run (history itself comes incrementally). */
 export function runDetail(f: Folder, runsRoot: string) {
   const { raw, config, error } = readConfig(f.dir);
-  const hist = statInside(f.dir, 'history.jsonl');
-  const metricsText = readInside(f.dir, 'metrics.jsonl', 8 << 20);
-  const metrics: Record<string, unknown>[] = [];
-  for (const line of (metricsText ?? '').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const row = JSON.parse(line);
-      if (row && typeof row === 'object' && !Array.isArray(row)) metrics.push(row as Record<string, unknown>);
-    } catch {
-      // torn line
-    }
-  }
+  const hist = statInside(f.dir, RUN_FILES.history);
+  const metrics = objectRows(parseJsonl(readInside(f.dir, RUN_FILES.metrics, 8 << 20) ?? ''));
   const stamp = (rel: string) => {
     const st = statInside(f.dir, rel);
     return st?.isFile() ? Math.round(st.mtimeMs) : null;
@@ -241,8 +177,8 @@ export function runDetail(f: Folder, runsRoot: string) {
     samples: listSamples(f.dir),
     metrics,
     files: {
-      progressGif: stamp('progress.gif'),
-      historyPng: stamp('history.png'),
+      progressGif: stamp(RUN_FILES.gif),
+      historyPng: stamp(RUN_FILES.historyPng),
       history: hist ? hist.size : null,
     },
     reports: listReports(runsRoot).filter((r) => r.path.startsWith(`${f.name}/`)),
@@ -267,7 +203,7 @@ export function listReports(runsRoot: string): { path: string; bytes: number; mo
       return;
     }
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.') || !/^[\w.+=@,-]+$/.test(e.name) || e.name === 'checkpoint' || e.name === 'samples' || e.name === 'generator') continue;
+      if (e.name.startsWith('.') || !/^[\w.+=@,-]+$/.test(e.name) || e.name === RUN_FILES.checkpointDir || e.name === RUN_FILES.samples || e.name === RUN_FILES.generator) continue;
       let real: string;
       let st: fs.Stats;
       try {
@@ -290,7 +226,7 @@ export function listReports(runsRoot: string): { path: string; bytes: number; mo
  * the next poll). If the file shrank (a resume cut it back) the answer says `reset` and starts over.
  */
 export function readHistorySince(f: Folder, offset: number, maxBytes = 4 << 20) {
-  const st = statInside(f.dir, 'history.jsonl');
+  const st = statInside(f.dir, RUN_FILES.history);
   if (!st?.isFile()) return { offset: 0, size: 0, reset: offset > 0, rows: [] as unknown[], more: false };
   let reset = false;
   if (offset > st.size) {
@@ -300,7 +236,7 @@ export function readHistorySince(f: Folder, offset: number, maxBytes = 4 << 20) 
   const len = Math.min(st.size - offset, maxBytes);
   if (len <= 0) return { offset, size: st.size, reset, rows: [], more: false };
   const buf = Buffer.alloc(len);
-  const fd = fs.openSync(fs.realpathSync(path.join(f.dir, 'history.jsonl')), 'r');
+  const fd = fs.openSync(fs.realpathSync(path.join(f.dir, RUN_FILES.history)), 'r');
   try {
     fs.readSync(fd, buf, 0, len, offset);
   } finally {
@@ -308,15 +244,7 @@ export function readHistorySince(f: Folder, offset: number, maxBytes = 4 << 20) 
   }
   const lastNl = buf.lastIndexOf(0x0a);
   if (lastNl < 0) return { offset, size: st.size, reset, rows: [], more: false };
-  const rows: unknown[] = [];
-  for (const line of buf.subarray(0, lastNl).toString('utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      rows.push(JSON.parse(line));
-    } catch {
-      // torn line from a crash
-    }
-  }
+  const rows = parseJsonl(buf.subarray(0, lastNl).toString('utf8'));
   const next = offset + lastNl + 1;
   return { offset: next, size: st.size, reset, rows, more: next < st.size && len === maxBytes };
 }

@@ -69,15 +69,3 @@ export function resolveInside(root: string, segments: string[]): string {
 export function isInside(realRoot: string, p: string): boolean {
   return p === realRoot || p.startsWith(realRoot + path.sep);
 }
-
-/**
- * Which files of a run folder (or a shipped model folder) the server shows: the run-folder
- * contract's public outputs. Checkpoints, locks and anything else stay private.
- */
-export function isPublicRunFile(rel: string[]): boolean {
-  if (rel.length === 1) return /^[\w.-]+\.(json|jsonl|png|gif|md|txt)$/i.test(rel[0]!);
-  if (rel.length === 2 && rel[0] === 'samples') return /^[\w.-]+\.png$/i.test(rel[1]!);
-  if (rel.length === 2 && rel[0] === 'generator') return rel[1] === 'model.json' || /^[\w.-]+\.bin$/.test(rel[1]!);
-  // Reports anywhere a little deeper (e.g. runs/NAME/compare/report.md).
-  return rel.length <= 4 && /\.md$/i.test(rel[rel.length - 1]!) && rel.every((s) => /^[\w.-]+$/.test(s));
-}

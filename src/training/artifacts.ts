@@ -7,7 +7,9 @@ import { encodeGif } from '../output/gif';
 import { decodePng, encodePng, tileGrid, toPixels, type Image8 } from '../output/image';
 import { writeFileAtomic } from '../util/atomic';
 import { PREDICT_BATCH, readTidy } from '../util/tensors';
-import { readJsonl, type RunPaths } from './runfolder';
+import { readJsonl } from '../run/jsonl';
+import type { RunPaths } from '../run/paths';
+import { listSamples } from '../run/samples';
 
 /** Pixel scale for grids: small images are blown up so a 4×4 grid is comfortable to look at. */
 export function gridScale(height: number): number {
@@ -35,23 +37,13 @@ export function writeSampleGrid(file: string, pixels: Uint8Array, imageShape: [n
   writeFileAtomic(file, encodePng(grid));
 }
 
-/** The sample grids in training order (their names sort by epoch, then step). */
-export function listSamples(paths: RunPaths): string[] {
-  if (!fs.existsSync(paths.samples)) return [];
-  return fs
-    .readdirSync(paths.samples)
-    .filter((f) => /^e\d+-s\d+\.png$/.test(f))
-    .sort()
-    .map((f) => path.join(paths.samples, f));
-}
-
 /**
  * progress.gif from the saved grids in order, at most `maxFrames` (evenly spaced, always ending
  * on the last). `decoded` keeps frames decoded by earlier calls (a training run passes one map
  * for its whole life, so each grid is decoded once, not at every checkpoint).
  */
 export function writeProgressGif(paths: RunPaths, maxFrames = 120, decoded = new Map<string, Image8>()): number {
-  const files = listSamples(paths);
+  const files = listSamples(paths.samples).map((s) => path.join(paths.samples, s.file));
   if (files.length === 0) return 0;
   const pick = files.length <= maxFrames ? files : Array.from({ length: maxFrames }, (_, i) => files[Math.round((i * (files.length - 1)) / (maxFrames - 1))]!);
   const frames: Image8[] = [];

@@ -13,7 +13,7 @@ import { CLASS_NAMES } from '../data/dataset';
 import { getPreset } from '../models/presets';
 import { Rng } from '../util/rng';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { readRunConfig } from './config';
+import { readRunConfig } from '../run/config';
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);

@@ -9,8 +9,10 @@ import { ioError, writeFileAtomic } from '../util/atomic';
 import { createGan, prepareSampler } from './gan';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from './checkpoint';
-import { readRunConfig, type RunConfig } from './config';
-import { acquireLock, HistoryWriter, readJsonl, runPaths } from './runfolder';
+import { readRunConfig, type RunConfig } from '../run/config';
+import { HistoryWriter, readJsonl } from '../run/jsonl';
+import { acquireLock } from '../run/lock';
+import { runPaths, sampleFileName } from '../run/paths';
 import { trainStep, type Gan, type StepStats } from './step';
 import type { HistoryRow } from '../output/chart';
 import type { Image8 } from '../output/image';
@@ -204,7 +206,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const fixedLabels = Float32Array.from({ length: 16 }, (_, i) => config.classFilter ?? i % config.numClasses);
     const sample = (s: number) => {
       const epochOfStep = s === 0 ? 0 : Math.floor((s - 1) / stepsPerEpoch) + 1;
-      const file = path.join(paths.samples, `e${String(epochOfStep).padStart(4, '0')}-s${String(s).padStart(8, '0')}.png`);
+      const file = path.join(paths.samples, sampleFileName(epochOfStep, s));
       const extra = recipe.conditional ? [tf.tensor2d(fixedLabels, [16, 1])] : [];
       try {
         writeSampleGrid(file, samplePixels(sampler(s), fixedLatents, latentDim, extra), config.imageShape);

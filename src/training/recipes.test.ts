@@ -16,7 +16,8 @@ import { loadCheckpoint } from './checkpoint';
 import { WeightEma } from './ema';
 import { train, type TrainOptions } from './loop';
 import { gradientPenalty } from './losses';
-import { readJsonl, runPaths } from './runfolder';
+import { readJsonl } from '../run/jsonl';
+import { runPaths } from '../run/paths';
 
 const tmp = tempDir();
 const dataDir = path.join(tmp.dir, 'data');

@@ -9,9 +9,11 @@ import { applyOverrides } from '../models/overrides';
 import { getPreset } from '../models/presets';
 import { decodePng } from '../output/image';
 import { loadCheckpoint } from './checkpoint';
-import { readRunConfig } from './config';
+import { readRunConfig } from '../run/config';
 import { train, type TrainOptions } from './loop';
-import { acquireLock, readJsonl, runPaths } from './runfolder';
+import { readJsonl } from '../run/jsonl';
+import { acquireLock } from '../run/lock';
+import { runPaths } from '../run/paths';
 
 const tmp = tempDir();
 const dataDir = path.join(tmp.dir, 'data');
