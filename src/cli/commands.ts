@@ -102,8 +102,8 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--seed <n>', 'run seed: weights, shuffles, latents, dropout', int(0, 0xffffffff))
     .option('--out <dir>', 'new run folder (default runs/PRESET-TIMESTAMP)', nonEmpty)
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint', nonEmpty)
-    .option('--sample-every <n>', 'save the 4×4 sample grid every n steps (and at each epoch end)', int(1), 50)
-    .option('--checkpoint-every <n>', 'checkpoint every n steps (and at each epoch end)', int(1), 200)
+    .option('--sample-every <n>', 'save the 4×4 sample grid every n steps (and at each epoch end) (default: 50, or what the resumed run saved)', int(1))
+    .option('--checkpoint-every <n>', 'checkpoint every n steps (and at each epoch end) (default: 200, or what the resumed run saved)', int(1))
     .option('--kernel-size <k>', 'kernel size of every convolution', int(1, 15))
     .option('--leaky-slope <a>', 'LeakyReLU slope', num(0, 1))
     .option('--dropout <p>', 'discriminator dropout rate', num(0, 1, { exclusiveMax: true }))
@@ -179,7 +179,6 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
           preset.classFilter = o.class as string;
         }
       }
-      if (o.steps === undefined && o.epochs === undefined && o.minutes === undefined && !resume) o.epochs = 50;
       const backend = await useBackend(o.backend as BackendName);
       const out = resume ? undefined : ((o.out as string | undefined) ?? path.join('runs', `${preset!.name}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`));
       const progress = progressReporter();
@@ -205,15 +204,15 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
           epochs: o.epochs as number | undefined,
           minutes: o.minutes as number | undefined,
           seed: o.seed as number | undefined,
-          sampleEvery: o.sampleEvery as number,
-          checkpointEvery: o.checkpointEvery as number,
+          sampleEvery: o.sampleEvery as number | undefined,
+          checkpointEvery: o.checkpointEvery as number | undefined,
           backend,
           command: ['fashion-gan', ...process.argv.slice(2)].join(' '),
           onStep: progress.onStep,
           log: say,
           shouldStop: () => interrupted,
           evalEvery: o.evalEvery as number | undefined,
-          evaluate: o.evalEvery ? (await import('../metrics/index')).trainingEvaluator({ samples: 1000, dataDir: o.dataDir as string | undefined }) : undefined,
+          evaluate: (await import('../metrics/index')).trainingEvaluator({ samples: 1000, dataDir: o.dataDir as string | undefined }),
         });
         progress.stop();
         const dir = relative(r.runDir);

@@ -6,6 +6,30 @@ import { oneLine } from '../util/atomic';
 import { RUN_FILES } from './paths';
 import { ModelSpec, OptimizerSpec, Recipe } from '../models/spec';
 
+/** How long a run trains: steps and epochs in total, minutes of training time in total (stop at the first reached). */
+export const RunTarget = z.strictObject({
+  steps: z.number().int().positive().optional(),
+  epochs: z.number().int().positive().optional(),
+  minutes: z.number().positive().optional(),
+});
+export type RunTarget = z.infer<typeof RunTarget>;
+
+/** How often a run samples its grid, checkpoints (and exports), and evaluates. */
+export const RunCadence = z.strictObject({
+  sampleEvery: z.number().int().positive(),
+  checkpointEvery: z.number().int().positive(),
+  evalEvery: z.number().int().positive().optional(),
+});
+export type RunCadence = z.infer<typeof RunCadence>;
+
+/** One continuation of a run: the step it resumed at and the backend it ran on from there. */
+export const RunResume = z.object({
+  step: z.number().int().nonnegative(),
+  backend: z.string(),
+  at: z.string(),
+});
+export type RunResume = z.infer<typeof RunResume>;
+
 /** config.json: everything needed to rebuild a run's models and continue it (what `train` writes and reads). */
 export const RunConfig = z.object({
   version: z.literal(1),
@@ -29,6 +53,11 @@ export const RunConfig = z.object({
   stepsPerEpoch: z.number().int().positive(),
   createdAt: z.string(),
   command: z.string(),
+  /** what a plain `--resume` continues to (runs made before it was recorded have none) */
+  target: RunTarget.optional(),
+  cadence: RunCadence.optional(),
+  /** the continuations, in order; `backend` above is where the run started */
+  resumes: z.array(RunResume).optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 

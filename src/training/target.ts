@@ -1,0 +1,49 @@
+import { UserError } from '../errors';
+import type { RunTarget } from '../run/config';
+
+/** What a new run trains for when none of --steps, --epochs or --minutes is given. */
+export const DEFAULT_TARGET: RunTarget = { epochs: 50 };
+
+/**
+ * The target of this invocation. A new run takes the flags (or the default, `defaulted`). A
+ * resumed run continues to the target its config.json saved; flags given with --resume set a
+ * new one: --steps and --epochs in total, --minutes as that many more minutes of training.
+ * @param secondsSoFar training seconds the run already has (0 for a new run)
+ */
+export function resolveTarget(flags: RunTarget, saved: RunTarget | undefined, resuming: boolean, secondsSoFar: number): { target: RunTarget; defaulted: boolean } {
+  const given = flags.steps !== undefined || flags.epochs !== undefined || flags.minutes !== undefined;
+  if (!given) {
+    if (!resuming) return { target: { ...DEFAULT_TARGET }, defaulted: true };
+    if (!saved) throw new UserError('this run was made before its target was saved: say how long to train with --steps, --epochs or --minutes');
+    return { target: saved, defaulted: false };
+  }
+  const target: RunTarget = {};
+  if (flags.steps !== undefined) target.steps = flags.steps;
+  if (flags.epochs !== undefined) target.epochs = flags.epochs;
+  if (flags.minutes !== undefined) target.minutes = Number((secondsSoFar / 60 + flags.minutes).toFixed(4));
+  return { target, defaulted: false };
+}
+
+/** The step count a target stops at (Infinity when only time bounds it). */
+export function targetSteps(target: RunTarget, stepsPerEpoch: number): number {
+  const bySteps = target.steps ?? Infinity;
+  const byEpochs = target.epochs !== undefined ? target.epochs * stepsPerEpoch : Infinity;
+  return Math.min(bySteps, byEpochs);
+}
+
+/** "2,000 steps", "50 epochs", "60 minutes", or several joined with "or". */
+export function describeTarget(target: RunTarget): string {
+  const parts: string[] = [];
+  if (target.steps !== undefined) parts.push(`${target.steps.toLocaleString('en-US')} steps`);
+  if (target.epochs !== undefined) parts.push(`${target.epochs} epoch${target.epochs === 1 ? '' : 's'}`);
+  if (target.minutes !== undefined) parts.push(`${Number(target.minutes.toFixed(2))} minutes of training`);
+  return parts.join(' or ');
+}
+
+/** The flags that set `target` again (for the "continue:" hint). */
+export function targetFlags(target: RunTarget): string {
+  const parts: string[] = [];
+  if (target.steps !== undefined) parts.push(`--steps ${target.steps}`);
+  if (target.epochs !== undefined) parts.push(`--epochs ${target.epochs}`);
+  return parts.join(' ');
+}
