@@ -4,8 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { UserError } from '../errors';
 import { registerFileRouters } from './fileio';
-import { patchSegmentSum, patchWasmKernels } from './wasm-kernels';
-import { startWasmWorkers, wasmWorkerStats } from './wasm-workers';
+import { patchSegmentSum, patchWasmKernels } from './wasm/kernels';
+import { startWasmWorkers, wasmWorkerStats } from './wasm/workers';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];

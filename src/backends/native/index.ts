@@ -4,6 +4,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
 import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, registerReductionGradients, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
+import { DROPOUT_MASK } from '../kernel-names';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
 
@@ -78,7 +79,7 @@ export function registerNativeBackend(): string | null {
     };
     tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  const own = { [FUSED_ADAM]: fusedAdam, [LEAKY_RELU_GRAD]: leakyReluGrad };
+  const own = { [FUSED_ADAM]: fusedAdam, [LEAKY_RELU_GRAD]: leakyReluGrad, [DROPOUT_MASK]: dropoutMask };
   for (const [kernelName, impl] of Object.entries(own)) {
     const kernelFunc = (args: KernelArgs) => {
       hits.set(kernelName, (hits.get(kernelName) ?? 0) + 1);
@@ -111,6 +112,12 @@ export function nativeKernelHits(reset = false): Record<string, number> {
   const o = Object.fromEntries(hits);
   if (reset) hits.clear();
   return o;
+}
+
+/** The DROPOUT_MASK kernel: attrs {shape, rate, seed} → the mask of `nativeDropoutMask`. */
+function dropoutMask(_addon: NativeAddon, args: KernelArgs): tf.TensorInfo {
+  const { shape, rate, seed } = args.attrs as { shape: number[]; rate: number; seed: number };
+  return args.backend.makeTensorInfo(shape, 'float32', nativeDropoutMask(tf.util.sizeFromShape(shape), rate, seed)!);
 }
 
 let seedCounter = 0x5eed;
