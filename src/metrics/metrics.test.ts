@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initBackend } from '../backends/index';
 import { UserError } from '../errors';
 import { Rng } from '../util/rng';
+import { classFidelity } from './class-fidelity';
 import { classifierScore, classifierScores } from './classifier-score';
 import { coverage } from './coverage';
 import { fitGaussian, frechetDistance, type Gaussian } from './fd';
@@ -212,6 +213,16 @@ describe('classifier score, recognisability, coverage', () => {
   });
 });
 
+describe('class fidelity', () => {
+  it('counts the samples whose top class is the class asked for, overall and per class', () => {
+    // 4 samples over 3 classes: asked 0, 1, 2, 0; the classifier says 0, 2, 2, 1.
+    const probs = Float32Array.from([0.8, 0.1, 0.1, 0.1, 0.2, 0.7, 0.0, 0.1, 0.9, 0.3, 0.6, 0.1]);
+    const r = classFidelity(probs, Int32Array.from([0, 1, 2, 0]), 3);
+    expect(r.overall).toBe(0.5);
+    expect(r.perClass).toEqual([0.5, 0, 1]);
+  });
+});
+
 describe('novelty', () => {
   it('the backend nearest-neighbour search agrees with nearestNeighbours', async () => {
     await initBackend('cpu');
@@ -262,8 +273,8 @@ describe('yardstick images', () => {
 
 describe('the registry', () => {
   it('lists every metric once, cheap ones first-class, and rejects unknown names with a one-line UserError', () => {
-    expect(ALL_METRICS()).toEqual(['fd', 'fdFloor', 'yardsticks', 'kid', 'recognisability', 'classifierScore', 'coverage', 'precisionRecall', 'novelty']);
-    expect(CHEAP_METRICS()).toEqual(['fd', 'fdFloor', 'yardsticks', 'kid', 'recognisability', 'classifierScore', 'coverage']);
+    expect(ALL_METRICS()).toEqual(['fd', 'fdFloor', 'yardsticks', 'kid', 'recognisability', 'classifierScore', 'coverage', 'classFidelity', 'precisionRecall', 'novelty']);
+    expect(CHEAP_METRICS()).toEqual(['fd', 'fdFloor', 'yardsticks', 'kid', 'recognisability', 'classifierScore', 'coverage', 'classFidelity']);
     expect(listMetrics().every((m) => m.description.length > 10)).toBe(true);
     expect(resolveMetricNames(['novelty'])).toEqual([...CHEAP_METRICS(), 'novelty']);
     expect(resolveMetricNames(undefined, false)).toEqual(CHEAP_METRICS());
