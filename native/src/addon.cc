@@ -43,7 +43,10 @@ class Pool {
       Loop();
     });
   }
-  // Runs fn(begin, end) over [0, n) in contiguous chunks of at least `grain` items.
+  // Runs fn(begin, end) over [0, n) in contiguous chunks of at least `grain` items. The chunks
+  // depend only on n and grain, never on the thread count (with one thread they run one after
+  // another), so a kernel whose arithmetic follows its chunks gives the same bits on any number
+  // of threads. Inside a chunk, a nested For runs inline as one chunk.
   template <class F>
   void For(i64 n, i64 grain, F&& fn) {
     if (n <= 0) return;
@@ -51,15 +54,21 @@ class Pool {
       fn(i64(0), n);
       return;
     }
-    const i64 maxChunks = workers_.empty() ? 1 : 16;
-    const i64 chunks = std::min<i64>(maxChunks, std::max<i64>(1, n / std::max<i64>(1, grain)));
+    const i64 chunks = std::min<i64>(kMaxChunks, std::max<i64>(1, n / std::max<i64>(1, grain)));
     if (chunks <= 1) {
       fn(i64(0), n);
+      return;
+    }
+    if (workers_.empty()) {
+      tls_in_parallel = true;
+      for (i64 c = 0; c < chunks; c++) fn(n * c / chunks, n * (c + 1) / chunks);
+      tls_in_parallel = false;
       return;
     }
     std::function<void(i64)> job = [&](i64 c) { fn(n * c / chunks, n * (c + 1) / chunks); };
     Run(job, chunks);
   }
+  static constexpr i64 kMaxChunks = 16;
 
  private:
   static constexpr uint64_t kMask = 0xffffffffull;
@@ -213,30 +222,35 @@ void Epilogue(float* y, i64 rows, i64 cols, const float* bias, int act, float al
 
 // C = op(A)·op(B) (+ beta·C), row-major. OpenBLAS runs single-threaded; on the JS thread a large
 // product is cut into row (or column) blocks that the pool's threads multiply independently.
+// The blocks follow from the shape alone (one per pool chunk), and inside a parallel job the
+// product is one call, so every element is computed by the same library call on any number of
+// threads.
 void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
           float* C, i64 ldc) {
   if (M <= 0 || N <= 0) return;
   const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   const double macs = static_cast<double>(M) * N * std::max<i64>(K, 1);
-  if (tls_in_parallel || pool().Threads() == 1 || macs < 2e6 || (M < 32 && N < 32)) {
+  if (tls_in_parallel || macs < 2e6 || (M < 32 && N < 32)) {
     cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc);
     return;
   }
-  if (M >= N) {
-    const i64 blocks = (M + 15) / 16;  // 16-row blocks, grouped by the pool
-    pool().For(blocks, 1, [&](i64 b, i64 e) {
-      const i64 m0 = b * 16, m1 = std::min(M, e * 16);
-      const float* a = ta ? A + m0 : A + m0 * lda;
-      cblas_sgemm(CblasRowMajor, TA, TB, m1 - m0, N, K, 1.f, a, lda, B, ldb, beta, C + m0 * ldc, ldc);
-    });
-  } else {
-    const i64 blocks = (N + 15) / 16;
-    pool().For(blocks, 1, [&](i64 b, i64 e) {
-      const i64 n0 = b * 16, n1 = std::min(N, e * 16);
-      const float* bb = tb ? B + n0 * ldb : B + n0;
-      cblas_sgemm(CblasRowMajor, TA, TB, M, n1 - n0, K, 1.f, A, lda, bb, ldb, beta, C + n0, ldc);
-    });
-  }
+  // 16-row (or column) blocks, grouped into at most Pool::kMaxChunks parts; For's chunks over
+  // `parts` items with grain 1 are exactly the parts.
+  const bool rows = M >= N;
+  const i64 blocks = ((rows ? M : N) + 15) / 16, parts = std::min(Pool::kMaxChunks, blocks);
+  pool().For(parts, 1, [&](i64 pb, i64 pe) {
+    for (i64 p = pb; p < pe; p++) {
+      const i64 lo = std::min(rows ? M : N, blocks * p / parts * 16), hi = std::min(rows ? M : N, blocks * (p + 1) / parts * 16);
+      if (hi <= lo) continue;
+      if (rows) {
+        const float* a = ta ? A + lo : A + lo * lda;
+        cblas_sgemm(CblasRowMajor, TA, TB, hi - lo, N, K, 1.f, a, lda, B, ldb, beta, C + lo * ldc, ldc);
+      } else {
+        const float* bb = tb ? B + lo * ldb : B + lo;
+        cblas_sgemm(CblasRowMajor, TA, TB, M, hi - lo, K, 1.f, A, lda, bb, ldb, beta, C + lo, ldc);
+      }
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,7 +313,7 @@ Napi::Value MatMulFn(const Napi::CallbackInfo& info) {
       const float* bi = b + (bb == 1 ? 0 : i) * K * N;
       Gemm(ta, tb, M, N, K, ai, lda, bi, ldb, 0.f, c + i * M * N, N);
     };
-    if (batch >= 4 * pool().Threads()) {
+    if (batch >= 8) {  // by shape, not thread count: each product is then one library call
       pool().For(batch, 1, [&](i64 s, i64 e) {
         for (i64 i = s; i < e; i++) one(i);
       });
@@ -319,12 +333,13 @@ struct Conv {
   bool Pointwise() const {
     return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W;
   }
-  // Images per chunk: columns near scratch_target_floats, and at least 4 chunks per thread
-  // when the batch allows, so that threads can balance.
-  i64 Chunk(int threads) const {
+  // Images per chunk: columns near scratch_target_floats, and at least 8 chunks when the batch
+  // allows, so that threads can balance. From the shape only: the chunks decide which images
+  // share a GEMM (and, for the filter gradient, the order of the sums).
+  i64 Chunk() const {
     i64 per = std::max<i64>(1, OH * OW * K());
     i64 c = std::max<i64>(1, static_cast<i64>(scratch_target_floats) / per);
-    c = std::min(c, std::max<i64>(1, (N + 4 * threads - 1) / (4 * threads)));
+    c = std::min(c, std::max<i64>(1, (N + 7) / 8));
     return std::min(c, N);
   }
 };
@@ -413,7 +428,7 @@ Napi::Value Conv2DFn(const Napi::CallbackInfo& info) {
     Gemm(false, false, c.N * rowsPerImg, c.Co, K, x, K, w, c.Co, 0.f, y, c.Co);
   } else {
     // Image chunks in parallel: each thread im2cols a chunk into its own buffer and multiplies it.
-    const i64 chunk = c.Chunk(pool().Threads()), nChunks = (c.N + chunk - 1) / chunk;
+    const i64 chunk = c.Chunk(), nChunks = (c.N + chunk - 1) / chunk;
     pool().For(nChunks, 1, [&](i64 b, i64 e) {
       for (i64 ch = b; ch < e; ch++) {
         const i64 n0 = ch * chunk, nimg = std::min(chunk, c.N - n0);
@@ -443,7 +458,7 @@ Napi::Value Conv2DBackpropInputFn(const Napi::CallbackInfo& info) {
     Gemm(false, true, c.N * rowsPerImg, K, c.Co, dy, c.Co, w, c.Co, 0.f, dx, K);
     return env.Undefined();
   }
-  const i64 chunk = c.Chunk(pool().Threads()), nChunks = (c.N + chunk - 1) / chunk;
+  const i64 chunk = c.Chunk(), nChunks = (c.N + chunk - 1) / chunk;
   pool().For(nChunks, 1, [&](i64 b, i64 e) {
     for (i64 ch = b; ch < e; ch++) {
       const i64 n0 = ch * chunk, nimg = std::min(chunk, c.N - n0);
@@ -453,6 +468,14 @@ Napi::Value Conv2DBackpropInputFn(const Napi::CallbackInfo& info) {
     }
   });
   return env.Undefined();
+}
+
+// dw[i] += parts[0][i] + ... in that order, for i in [b, e).
+void SumPartials(float* __restrict dw, const float* __restrict parts, i64 size, i64 n, i64 b, i64 e) {
+  for (i64 p = 0; p < n; p++) {
+    const float* __restrict src = parts + p * size;
+    for (i64 i = b; i < e; i++) dw[i] += src[i];
+  }
 }
 
 // conv2dBackpropFilter(x, dy, dw, params): dw = im2col(x)ᵀ · dy
@@ -475,29 +498,27 @@ Napi::Value Conv2DBackpropFilterFn(const Napi::CallbackInfo& info) {
     Gemm(true, false, K, c.Co, c.N * rowsPerImg, x, K, dy, c.Co, 0.f, dw, c.Co);
     return env.Undefined();
   }
-  // Each thread accumulates the chunks it takes into its own partial dw; then the partials are summed.
-  const int T = pool().Threads();
-  const i64 chunk = c.Chunk(T), nChunks = (c.N + chunk - 1) / chunk;
-  const i64 size = K * c.Co;
-  std::vector<float> partial(static_cast<size_t>(T > 1 && nChunks > 1 ? T * size : 0), 0.f);
-  if (partial.empty()) std::fill(dw, dw + size, 0.f);
-  pool().For(nChunks, 1, [&](i64 b, i64 e) {
-    float* acc = partial.empty() ? dw : partial.data() + tls_thread * size;
-    for (i64 ch = b; ch < e; ch++) {
-      const i64 n0 = ch * chunk, nimg = std::min(chunk, c.N - n0);
-      float* cols = Scratch(static_cast<size_t>(nimg * rowsPerImg * K));
-      Im2Col(x, cols, c, n0, nimg);
-      Gemm(true, false, K, c.Co, nimg * rowsPerImg, cols, K, dy + n0 * rowsPerImg * c.Co, c.Co, 1.f, acc, c.Co);
+  // The chunks fall into at most 8 groups of consecutive chunks (from the shape alone); a group
+  // sums its chunks in order into its own partial (group 0 into dw), whichever thread runs it,
+  // and the partials are then added in group order.
+  const i64 chunk = c.Chunk(), nChunks = (c.N + chunk - 1) / chunk;
+  const i64 size = K * c.Co, groups = std::min<i64>(8, nChunks);
+  std::unique_ptr<float[]> partial(groups > 1 ? new float[static_cast<size_t>((groups - 1) * size)] : nullptr);
+  pool().For(groups, 1, [&](i64 gb, i64 ge) {
+    for (i64 g = gb; g < ge; g++) {
+      float* acc = g == 0 ? dw : partial.get() + (g - 1) * size;
+      for (i64 ch = nChunks * g / groups; ch < nChunks * (g + 1) / groups; ch++) {
+        const i64 n0 = ch * chunk, nimg = std::min(chunk, c.N - n0);
+        float* cols = Scratch(static_cast<size_t>(nimg * rowsPerImg * K));
+        Im2Col(x, cols, c, n0, nimg);
+        const float beta = ch == nChunks * g / groups ? 0.f : 1.f;
+        Gemm(true, false, K, c.Co, nimg * rowsPerImg, cols, K, dy + n0 * rowsPerImg * c.Co, c.Co, beta, acc, c.Co);
+      }
     }
   });
-  if (!partial.empty()) {
-    pool().For(size, 16384, [&](i64 b, i64 e) {
-      for (i64 i = b; i < e; i++) {
-        float v = 0.f;
-        for (int t = 0; t < T; t++) v += partial[t * size + i];
-        dw[i] = v;
-      }
-    });
+  if (groups > 1) {
+    const float* parts = partial.get();
+    pool().For(size, 16384, [&](i64 b, i64 e) { SumPartials(dw, parts, size, groups - 1, b, e); });
   }
   return env.Undefined();
 }
@@ -750,8 +771,8 @@ Napi::Value ReduceFn(const Napi::CallbackInfo& info) {
       }
     }
   };
-  const int T = pool().Threads();
-  if (T == 1 || outer >= 4 * T || outer * mid * inner < 65536) {
+  // The strategy follows from the shape, never the thread count: the two group the sums differently.
+  if (outer >= 8 || outer * mid * inner < 65536) {
     pool().For(outer, std::max<i64>(1, 65536 / std::max<i64>(1, mid * inner)), [&](i64 b, i64 e) {
       std::vector<double> acc(inner);
       for (i64 o = b; o < e; o++) {

@@ -12,6 +12,7 @@ const PRIORITY = 1;
 
 let state: string | null | undefined;
 const hits = new Map<string, number>();
+const fallbacks = new Map<string, number>();
 
 /** Recycled kernel outputs (see recycler.ts): at most a quarter of the machine's memory waits in it. */
 export const recycler = new Recycler(Math.min(4 * 2 ** 30, totalmem() / 4));
@@ -64,7 +65,8 @@ export function registerNativeBackend(): string | null {
             fellBack = true;
             return fallback(a);
           });
-          if (!fellBack) hits.set(name, (hits.get(name) ?? 0) + 1);
+          const counts = fellBack ? fallbacks : hits;
+          counts.set(name, (counts.get(name) ?? 0) + 1);
           return result;
         }
       : fallback;
@@ -110,6 +112,13 @@ export function nativeKernelNames(): string[] {
 export function nativeKernelHits(reset = false): Record<string, number> {
   const o = Object.fromEntries(hits);
   if (reset) hits.clear();
+  return o;
+}
+
+/** How many calls of each overridden kernel fell back to the JS cpu kernel (e.g. int32 inputs) since the last reset. */
+export function nativeKernelFallbacks(reset = false): Record<string, number> {
+  const o = Object.fromEntries(fallbacks);
+  if (reset) fallbacks.clear();
   return o;
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernelHits, openblasInstalled, registerNativeBackend } from './index';
+import { nativeKernelFallbacks, nativeKernelHits, openblasInstalled, registerNativeBackend } from './index';
 
 /**
  * Shared setup for the native-kernel tests: registers the backend, and decides whether to run.
@@ -81,4 +81,26 @@ export async function compare(f: () => tf.Tensor | tf.Tensor[], kernel?: string 
     if (!hits[k]) throw new Error(`kernel ${k} did not run natively (native hits: ${JSON.stringify(hits)})`);
   }
   return worst;
+}
+
+/**
+ * Runs `f` on 'cpu' and 'native' and checks that every kernel in `kernels` ran on native through
+ * its JS fallback (never the addon), with outputs equal to cpu's bit for bit.
+ */
+export async function compareFallback(f: () => tf.Tensor | tf.Tensor[], kernels: string[]): Promise<void> {
+  const ref = await runOn('cpu', f);
+  nativeKernelHits(true);
+  nativeKernelFallbacks(true);
+  const got = await runOn('native', f);
+  const hits = nativeKernelHits(true);
+  const fell = nativeKernelFallbacks(true);
+  for (const k of kernels) {
+    if (hits[k]) throw new Error(`kernel ${k} ran in the addon (${hits[k]} calls), expected the cpu fallback`);
+    if (!fell[k]) throw new Error(`kernel ${k} did not fall back (fallbacks: ${JSON.stringify(fell)})`);
+  }
+  if (got.length !== ref.length) throw new Error(`output count ${got.length} vs ${ref.length}`);
+  for (let i = 0; i < ref.length; i++) {
+    if (got[i].dtype !== ref[i].dtype || JSON.stringify(got[i].shape) !== JSON.stringify(ref[i].shape)) throw new Error(`output ${i}: ${got[i].dtype}[${got[i].shape}] vs ${ref[i].dtype}[${ref[i].shape}]`);
+    if (got[i].data.some((v, j) => !Object.is(v, ref[i].data[j]))) throw new Error(`output ${i} differs from cpu`);
+  }
 }
