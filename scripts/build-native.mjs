@@ -11,18 +11,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = join(root, 'native');
 
-const headers = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'];
-const libs = [
-  '/usr/lib/x86_64-linux-gnu/libopenblas.so',
-  '/usr/lib/aarch64-linux-gnu/libopenblas.so',
-  '/usr/lib/libopenblas.so',
-  '/usr/lib64/libopenblas.so',
-];
+const { findOpenblas } = createRequire(import.meta.url)(join(nativeDir, 'find-blas.cjs'));
 if (process.env.FASHION_NATIVE_SKIP === '1') {
   console.log('native backend skipped: FASHION_NATIVE_SKIP=1');
   process.exit(0);
 }
-if (!headers.some((p) => existsSync(p)) || !libs.some((p) => existsSync(p))) {
+if (!findOpenblas()) {
   console.log('native backend skipped: libopenblas-dev not installed');
   process.exit(0);
 }

@@ -44,11 +44,11 @@ export function addonPath(): string {
   return process.env.FASHION_NATIVE_ADDON ?? fileURLToPath(new URL('../../../native/build/Release/fashion_native.node', import.meta.url));
 }
 
-/** True when OpenBLAS headers and library are installed (so the addon can be built). */
+/** True when OpenBLAS headers and library are installed (so the addon can be built): native/find-blas.cjs, as the build uses. */
 export function openblasInstalled(): boolean {
-  const header = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'].some((p) => existsSync(p));
-  const lib = ['/usr/lib/x86_64-linux-gnu/libopenblas.so', '/usr/lib/aarch64-linux-gnu/libopenblas.so', '/usr/lib/libopenblas.so', '/usr/lib64/libopenblas.so'].some((p) => existsSync(p));
-  return header && lib;
+  const require = createRequire(import.meta.url);
+  const { findOpenblas } = require(fileURLToPath(new URL('../../../native/find-blas.cjs', import.meta.url))) as { findOpenblas(): unknown };
+  return findOpenblas() !== null;
 }
 
 let cached: NativeAddon | string | undefined;
