@@ -2,6 +2,7 @@
 // Finds OpenBLAS (its cblas.h and library) for binding.gyp and scripts/build-native.mjs:
 //   node find-blas.cjs include     include directories, one per line (none without OpenBLAS)
 //   node find-blas.cjs libraries   linker flags
+//   node find-blas.cjs defines     FASHION_HAVE_OPENBLAS=1 when found
 //   node find-blas.cjs describe    one line for people
 // pkg-config first, then the usual places (Debian multiarch, /usr/local, Homebrew).
 // FASHION_NATIVE_BLAS=builtin at build time leaves OpenBLAS out.
@@ -64,5 +65,6 @@ if (require.main === module) {
   const what = process.argv[2];
   if (what === 'include') console.log(found ? found.include.join('\n') : '');
   else if (what === 'libraries') console.log(found ? found.libraries.join('\n') : '');
+  else if (what === 'defines') console.log(found ? 'FASHION_HAVE_OPENBLAS=1' : '');
   else console.log(found ? `OpenBLAS (${found.how})` : 'no OpenBLAS');
 }

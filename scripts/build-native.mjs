@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds the optional OpenBLAS-backed TF.js kernels in native/ (see native/README.md).
-// Never fails the install: without libopenblas-dev, or when the compile fails, it prints one
-// line and exits 0, and the app falls back to the wasm/cpu backends.
+// Builds the native TF.js kernels in native/ (see native/README.md): with OpenBLAS when
+// native/find-blas.cjs finds it, else with the addon's own GEMM. Never fails the install: when
+// the compile fails (no g++ or make), it prints one line and exits 0, and the app falls back to
+// the wasm/cpu backends.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,10 +17,7 @@ if (process.env.FASHION_NATIVE_SKIP === '1') {
   console.log('native backend skipped: FASHION_NATIVE_SKIP=1');
   process.exit(0);
 }
-if (!findOpenblas()) {
-  console.log('native backend skipped: libopenblas-dev not installed');
-  process.exit(0);
-}
+const openblas = findOpenblas();
 
 function findNodeGyp() {
   const require = createRequire(import.meta.url);
@@ -58,4 +56,4 @@ if (res.status !== 0 || !existsSync(built)) {
   if (tail) console.log(tail);
   process.exit(0);
 }
-console.log(`native backend built: ${built}`);
+console.log(`native backend built: ${built} (GEMM: ${openblas ? 'OpenBLAS, and the builtin one' : process.env.FASHION_NATIVE_BLAS === 'builtin' ? 'builtin, FASHION_NATIVE_BLAS=builtin' : 'builtin, OpenBLAS not found'})`);

@@ -4,14 +4,16 @@
 // module's exports. Files: pool (threads), napi_args (argument checks), gemm (GEMM, matMul),
 // conv (convolutions), elementwise, reduce_layout (reductions, addN, transpose, tile),
 // batchnorm, random, adam.
-#include <cblas.h>
 #include <malloc.h>
 #include <napi.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 
+#include "gemm.h"
+#include "gemm_builtin.h"
 #include "kernels.h"
 #include "napi_args.h"
 #include "pool.h"
@@ -20,14 +22,32 @@ namespace fg {
 
 namespace {
 
-// info(): {threads, blasThreads, blasConfig}
+// info(): {threads, openblas, blasThreads, blasConfig, gemm, gemmKernel}
 Napi::Value InfoFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("threads", pool().Threads());
-  o.Set("blasThreads", openblas_get_num_threads());
-  o.Set("blasConfig", openblas_get_config());
+  o.Set("openblas", HaveOpenblas());
+  o.Set("blasThreads", OpenblasThreads());
+  o.Set("blasConfig", OpenblasConfig());
+  o.Set("gemm", UseBuiltinGemm() ? "builtin" : "openblas");
+  o.Set("gemmKernel", Kernels().name);
   return o;
+}
+
+// setGemm(gemm, kernel): "openblas" | "builtin" | "" (default), and the builtin's micro-kernels
+// "avx512" | "avx2" | "portable" | "" (default). Returns false (changing nothing) if unavailable.
+Napi::Value SetGemmFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString()) return Fail(env, "setGemm: two strings expected"), env.Undefined();
+  const std::string gemm = info[0].As<Napi::String>(), kernel = info[1].As<Napi::String>();
+  const std::string oldGemm = UseBuiltinGemm() ? "builtin" : "openblas", oldKernel = Kernels().name;
+  if (!SetGemm(gemm.c_str()) || !SetKernels(kernel.c_str())) {
+    SetGemm(oldGemm.c_str());
+    SetKernels(oldKernel.c_str());
+    return Napi::Boolean::New(env, false);
+  }
+  return Napi::Boolean::New(env, true);
 }
 
 // setThreads(poolThreads, blasThreads, scratchFloats)
@@ -37,7 +57,7 @@ Napi::Value SetThreadsFn(const Napi::CallbackInfo& info) {
   if (n < 1) n = 1;
   if (nb < 1) nb = 1;
   if (n != pool().Threads()) pool().SetThreads(n);
-  openblas_set_num_threads(nb);
+  SetOpenblasThreads(nb);
   if (info.Length() > 2 && Int(info, 2) > 0) scratch_target_floats = static_cast<size_t>(Int(info, 2));
   return info.Env().Undefined();
 }
@@ -54,10 +74,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
   }
   pool().SetThreads(threads);
-  openblas_set_num_threads(1);  // parallelism comes from the pool (see Gemm)
+  SetOpenblasThreads(1);  // parallelism comes from the pool (see Gemm)
   exports.Set("info", Napi::Function::New(env, InfoFn));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsFn));
+  exports.Set("setGemm", Napi::Function::New(env, SetGemmFn));
   exports.Set("matMul", Napi::Function::New(env, MatMulFn));
+  exports.Set("gemm", Napi::Function::New(env, GemmFn));
   exports.Set("conv2d", Napi::Function::New(env, Conv2DFn));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInputFn));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilterFn));

@@ -89,6 +89,8 @@ Napi::Value Conv2DFn(const Napi::CallbackInfo& info) {
   const i64 K = c.K(), rowsPerImg = c.OH * c.OW;
   if (c.Pointwise()) {
     Gemm(false, false, c.N * rowsPerImg, c.Co, K, x, K, w, c.Co, 0.f, y, c.Co);
+  } else if (UseBuiltinGemm()) {
+    BuiltinConv2D(c, x, w, y);
   } else {
     // Image chunks in parallel: each thread im2cols a chunk into its own buffer and multiplies it.
     const i64 chunk = c.Chunk(), nChunks = (c.N + chunk - 1) / chunk;
@@ -121,6 +123,7 @@ Napi::Value Conv2DBackpropInputFn(const Napi::CallbackInfo& info) {
     Gemm(false, true, c.N * rowsPerImg, K, c.Co, dy, c.Co, w, c.Co, 0.f, dx, K);
     return env.Undefined();
   }
+  if (UseBuiltinGemm() && BuiltinConv2DBackpropInput(c, dy, w, dx)) return env.Undefined();
   const i64 chunk = c.Chunk(), nChunks = (c.N + chunk - 1) / chunk;
   pool().For(nChunks, 1, [&](i64 b, i64 e) {
     for (i64 ch = b; ch < e; ch++) {
@@ -159,6 +162,10 @@ Napi::Value Conv2DBackpropFilterFn(const Napi::CallbackInfo& info) {
   }
   if (c.Pointwise()) {
     Gemm(true, false, K, c.Co, c.N * rowsPerImg, x, K, dy, c.Co, 0.f, dw, c.Co);
+    return env.Undefined();
+  }
+  if (UseBuiltinGemm()) {
+    BuiltinConv2DBackpropFilter(c, x, dy, dw);
     return env.Undefined();
   }
   // The chunks fall into at most 8 groups of consecutive chunks (from the shape alone); a group

@@ -35,4 +35,10 @@ inline bool ReadConv(const Napi::CallbackInfo& info, size_t i, Conv& c) {
   return true;
 }
 
+// The convolutions on the builtin GEMM (conv_builtin.cc). BuiltinConv2DBackpropInput returns
+// false for shapes it leaves to the column path (dilations, fewer than 16 input channels).
+void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y);
+bool BuiltinConv2DBackpropInput(const Conv& c, const float* dy, const float* w, float* dx);
+void BuiltinConv2DBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw);
+
 }  // namespace fg

@@ -1,10 +1,17 @@
-// Gemm over OpenBLAS, the GEMM epilogue, and the matMul kernel.
+// Gemm over OpenBLAS or the builtin GEMM (chosen at run time), the GEMM epilogue, and the
+// matMul kernel.
 #include "gemm.h"
 
+#ifdef FASHION_HAVE_OPENBLAS
 #include <cblas.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "gemm_builtin.h"
 
 #include "kernels.h"
 #include "napi_args.h"
@@ -26,9 +33,6 @@ void ApplyAct(float* __restrict y, i64 n, int act, float alpha) {
 }
 }  // namespace
 
-void AddRow(float* __restrict y, const float* __restrict b, i64 n) {
-  for (i64 i = 0; i < n; i++) y[i] += b[i];
-}
 // y[rows, cols] += bias[cols] (if any), then activation. Parallel over rows.
 void Epilogue(float* y, i64 rows, i64 cols, const float* bias, int act, float alpha) {
   if (!bias && act == kLinear) return;
@@ -41,7 +45,70 @@ void Epilogue(float* y, i64 rows, i64 cols, const float* bias, int act, float al
   });
 }
 
-// C = op(A)·op(B) (+ beta·C), row-major. OpenBLAS runs single-threaded; on the JS thread a large
+namespace {
+#ifdef FASHION_HAVE_OPENBLAS
+constexpr bool kHaveOpenblas = true;
+#else
+constexpr bool kHaveOpenblas = false;
+#endif
+bool DefaultBuiltin() {
+  const char* e = std::getenv("FASHION_NATIVE_BLAS");
+  return !kHaveOpenblas || (e && std::strcmp(e, "builtin") == 0);
+}
+bool use_builtin = DefaultBuiltin();
+
+// One product on the calling thread.
+void GemmCall(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
+              float* C, i64 ldc) {
+#ifdef FASHION_HAVE_OPENBLAS
+  if (!use_builtin) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A, lda, B,
+                ldb, beta, C, ldc);
+    return;
+  }
+#endif
+  BuiltinSgemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+}  // namespace
+
+bool HaveOpenblas() { return kHaveOpenblas; }
+bool UseBuiltinGemm() { return use_builtin; }
+bool SetGemm(const char* name) {
+  if (!name || !*name) {
+    use_builtin = DefaultBuiltin();
+    return true;
+  }
+  if (std::strcmp(name, "builtin") == 0) {
+    use_builtin = true;
+    return true;
+  }
+  if (std::strcmp(name, "openblas") == 0 && kHaveOpenblas) {
+    use_builtin = false;
+    return true;
+  }
+  return false;
+}
+const char* OpenblasConfig() {
+#ifdef FASHION_HAVE_OPENBLAS
+  return openblas_get_config();
+#else
+  return "";
+#endif
+}
+void SetOpenblasThreads(int n) {
+#ifdef FASHION_HAVE_OPENBLAS
+  openblas_set_num_threads(n);
+#endif
+}
+int OpenblasThreads() {
+#ifdef FASHION_HAVE_OPENBLAS
+  return openblas_get_num_threads();
+#else
+  return 0;
+#endif
+}
+
+// C = op(A)·op(B) (+ beta·C), row-major. The library runs single-threaded; on the JS thread a large
 // product is cut into row (or column) blocks that the pool's threads multiply independently.
 // The blocks follow from the shape alone (one per pool chunk), and inside a parallel job the
 // product is one call, so every element is computed by the same library call on any number of
@@ -49,10 +116,9 @@ void Epilogue(float* y, i64 rows, i64 cols, const float* bias, int act, float al
 void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
           float* C, i64 ldc) {
   if (M <= 0 || N <= 0) return;
-  const CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   const double macs = static_cast<double>(M) * N * std::max<i64>(K, 1);
   if (tls_in_parallel || macs < 2e6 || (M < 32 && N < 32)) {
-    cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc);
+    GemmCall(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     return;
   }
   // 16-row (or column) blocks, grouped into at most Pool::kMaxChunks parts; For's chunks over
@@ -65,10 +131,10 @@ void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const 
       if (hi <= lo) continue;
       if (rows) {
         const float* a = ta ? A + lo : A + lo * lda;
-        cblas_sgemm(CblasRowMajor, TA, TB, hi - lo, N, K, 1.f, a, lda, B, ldb, beta, C + lo * ldc, ldc);
+        GemmCall(ta, tb, hi - lo, N, K, a, lda, B, ldb, beta, C + lo * ldc, ldc);
       } else {
         const float* bb = tb ? B + lo * ldb : B + lo;
-        cblas_sgemm(CblasRowMajor, TA, TB, M, hi - lo, K, 1.f, A, lda, bb, ldb, beta, C + lo, ldc);
+        GemmCall(ta, tb, M, hi - lo, K, A, lda, bb, ldb, beta, C + lo, ldc);
       }
     }
   });
@@ -119,6 +185,30 @@ Napi::Value MatMulFn(const Napi::CallbackInfo& info) {
     }
   }
   Epilogue(c, batch * M, N, bias, act, alpha);
+  return env.Undefined();
+}
+
+// gemm(transA, transB, M, N, K, a, lda, b, ldb, beta, c, ldc): C = op(A)·op(B) + beta·C with
+// leading dimensions, beta 0 or 1, through Gemm (for tests of both GEMMs).
+Napi::Value GemmFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  float *a, *b, *c;
+  size_t na, nb, nc;
+  if (!Get(info, 5, a, na) || !Get(info, 7, b, nb) || !Get(info, 10, c, nc)) return env.Undefined();
+  const bool ta = Bool(info, 0), tb = Bool(info, 1);
+  const i64 M = Int(info, 2), N = Int(info, 3), K = Int(info, 4), lda = Int(info, 6), ldb = Int(info, 8), ldc = Int(info, 11);
+  const double beta = Num(info, 9);
+  const i64 aRows = ta ? K : M, aCols = ta ? M : K, bRows = tb ? N : K, bCols = tb ? K : N;
+  const auto fits = [](i64 rows, i64 cols, i64 ld, size_t n) { return rows == 0 || (ld >= cols && (rows - 1) * ld + cols <= static_cast<i64>(n)); };
+  if (M < 0 || N < 0 || K < 0 || (beta != 0 && beta != 1) || !fits(aRows, aCols, lda, na) || !fits(bRows, bCols, ldb, nb) ||
+      !fits(M, N, ldc, nc))
+    return Fail(env, "gemm: bad sizes"), env.Undefined();
+  if (K == 0) {
+    if (beta == 0)
+      for (i64 i = 0; i < M; i++) std::fill(c + i * ldc, c + i * ldc + N, 0.f);
+    return env.Undefined();
+  }
+  Gemm(ta, tb, M, N, K, a, lda, b, ldb, static_cast<float>(beta), c, ldc);
   return env.Undefined();
 }
 

@@ -1,5 +1,5 @@
-// Matrix products for the kernels: Gemm (OpenBLAS sgemm, split over the pool by shape) and the
-// bias + activation epilogue shared by matMul and the convolutions.
+// Matrix products for the kernels: Gemm (OpenBLAS sgemm or the builtin GEMM, split over the pool
+// by shape) and the bias + activation epilogue shared by matMul and the convolutions.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,18 @@ void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const 
 void Epilogue(float* y, i64 rows, i64 cols, const float* bias, int act, float alpha);
 
 // y[i] += b[i]
-void AddRow(float* __restrict y, const float* __restrict b, i64 n);
+inline void AddRow(float* __restrict y, const float* __restrict b, i64 n) {
+  for (i64 i = 0; i < n; i++) y[i] += b[i];
+}
+
+// Which GEMM runs: OpenBLAS when the addon was built with it (unless FASHION_NATIVE_BLAS=builtin),
+// else the builtin one. SetGemm("openblas" | "builtin" | "" for the default) returns false when
+// the choice is unavailable.
+bool HaveOpenblas();
+bool UseBuiltinGemm();
+bool SetGemm(const char* name);
+const char* OpenblasConfig();
+void SetOpenblasThreads(int n);
+int OpenblasThreads();
 
 }  // namespace fg

@@ -8,6 +8,7 @@
 namespace fg {
 
 Napi::Value MatMulFn(const Napi::CallbackInfo& info);                // gemm.cc
+Napi::Value GemmFn(const Napi::CallbackInfo& info);                  // gemm.cc
 Napi::Value Conv2DFn(const Napi::CallbackInfo& info);                // conv.cc
 Napi::Value Conv2DBackpropInputFn(const Napi::CallbackInfo& info);   // conv.cc
 Napi::Value Conv2DBackpropFilterFn(const Napi::CallbackInfo& info);  // conv.cc

@@ -11,7 +11,7 @@ import { createGan } from '../../training/gan';
 import { trainStep } from '../../training/step';
 import { Rng } from '../../util/rng';
 import { loadAddon, nativeKernelHits, setNativeThreads } from './index';
-import { rand, relErr, runOn, suiteName, unavailable } from './test-helpers';
+import { rand, relErr, runOn, suiteName, unavailable, withEachGemm } from './test-helpers';
 
 const THREADS = [1, 2, 3];
 const REPEATS = 10;
@@ -62,8 +62,12 @@ export function convKernels(l: ConvLayer, seed: number) {
 
 export const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** Runs `f` REPEATS times on each of THREADS pool sizes; every output must equal the first bit for bit. */
+/** With each GEMM, runs `f` REPEATS times on each of THREADS pool sizes; every output must equal the first bit for bit. */
 export async function expectSameBits(f: () => tf.Tensor | tf.Tensor[], kernel: string | string[]): Promise<void> {
+  await withEachGemm((gemm) => sameBits(f, kernel, gemm));
+}
+
+async function sameBits(f: () => tf.Tensor | tf.Tensor[], kernel: string | string[], gemm: string): Promise<void> {
   let first: Buffer[] | undefined;
   for (const threads of THREADS) {
     setNativeThreads(threads);
@@ -83,7 +87,7 @@ export async function expectSameBits(f: () => tf.Tensor | tf.Tensor[], kernel: s
           const a = new Float32Array(first[i]!.buffer, first[i]!.byteOffset, first[i]!.length / 4);
           const b = new Float32Array(got[i]!.buffer, got[i]!.byteOffset, got[i]!.length / 4);
           const diff = a.findIndex((v, j) => !Object.is(v, b[j]));
-          throw new Error(`output ${i} differs on ${threads} thread(s), run ${r + 1}: element ${diff} ${a[diff]} vs ${b[diff]}`);
+          throw new Error(`${gemm}: output ${i} differs on ${threads} thread(s), run ${r + 1}: element ${diff} ${a[diff]} vs ${b[diff]}`);
         }
       }
     }
@@ -140,9 +144,11 @@ describe.skipIf(!!unavailable)(suiteName('native convolutions vs cpu at real bat
       ];
       for (const [name, native, reference] of pairs) {
         const [ref] = await runOn('cpu', reference);
-        const [got] = await runOn('native', native);
-        expect(got!.shape).toEqual(ref!.shape);
-        expect(relErr(got!.data, ref!.data), name).toBeLessThanOrEqual(1e-4);
+        await withEachGemm(async (gemm) => {
+          const [got] = await runOn('native', native);
+          expect(got!.shape).toEqual(ref!.shape);
+          expect(relErr(got!.data, ref!.data), `${name}, ${gemm}`).toBeLessThanOrEqual(1e-4);
+        });
       }
     });
   }
@@ -184,12 +190,14 @@ describe.skipIf(!!unavailable)(suiteName('the real train step on native: same we
   afterAll(() => setNativeThreads(before));
 
   for (const [presetName, batch] of [['fashion', 64], ['fmnist-lms', 64]] as const) {
-    it(`${presetName}, batch ${batch}: three steps twice on 1 thread and twice on 2 give the same bits`, async () => {
-      const runs = [await threeSteps(presetName, batch, 1), await threeSteps(presetName, batch, 1), await threeSteps(presetName, batch, 2), await threeSteps(presetName, batch, 2)];
-      for (const r of runs.slice(1)) {
-        expect(r.length).toBe(runs[0]!.length);
-        r.forEach((w, j) => expect(w.equals(runs[0]![j]!), `tensor ${j}`).toBe(true));
-      }
+    it(`${presetName}, batch ${batch}: three steps twice on 1 thread and twice on 2 give the same bits, with each GEMM`, async () => {
+      await withEachGemm(async (gemm) => {
+        const runs = [await threeSteps(presetName, batch, 1), await threeSteps(presetName, batch, 1), await threeSteps(presetName, batch, 2), await threeSteps(presetName, batch, 2)];
+        for (const r of runs.slice(1)) {
+          expect(r.length).toBe(runs[0]!.length);
+          r.forEach((w, j) => expect(w.equals(runs[0]![j]!), `${gemm}: tensor ${j}`).toBe(true));
+        }
+      });
     });
   }
 });
