@@ -272,7 +272,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       if (names.length === 0) throw new UserError(`--backend ${o.backend}: name at least one backend (allowed: native, wasm, cpu, tensorflow)`);
       const { BENCH_BACKENDS } = await import('../bench/bench');
       for (const n of names) if (!(BENCH_BACKENDS as readonly string[]).includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: ${BENCH_BACKENDS.join(', ')})`);
-      const withTorch = o.torch && ['fmnist-lms', 'cifar-lms'].includes(preset.name);
+      const withTorch = o.torch && ['fmnist-lms', 'cifar-lms', 'fashion'].includes(preset.name);
       const line = (r: { backend: string; trainImagesPerSec: number; generate64Ms: number }, ratio?: number, prefix = '') =>
         `${prefix}${preset.name} batch ${o.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`;
       const torchRuns: Array<{ trainImagesPerSec: number; generate64Ms: number; torch: string; threads: number }> = [];
