@@ -42,6 +42,8 @@ export interface BackendChoice {
   notes: string[];
   /** Threads the wasm backend computes on (this one and its workers). */
   threads?: number;
+  /** What computes inside, for the startup line: the native backend's GEMM. */
+  detail?: string;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
     const ok = await tf.setBackend(name);
     await tf.ready();
     if (ok && tf.getBackend() === name) {
+      if (name === 'native') return { name, notes, detail: (await import('./native/index')).nativeGemmLabel() };
       if (name !== 'wasm') return { name, notes };
       const why = await startWasmWorkers();
       if (why) notes.push(why);

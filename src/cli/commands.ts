@@ -255,7 +255,7 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
     .option('--batch-size <n>', 'images per step', int(1, 65536), 256)
     .option('--steps <n>', 'timed steps per backend (after 2 warm-up steps); medians are reported', int(1, 1000), 5)
     .option('--rounds <n>', 'repeat PyTorch and every backend this many times, alternating, and report medians (ratios are taken within each round, so load that comes and goes hits both sides)', int(1, 100), 1)
-    .option('--backend <list>', 'comma-separated backends to measure: native, wasm, cpu, tensorflow', 'native,wasm')
+    .option('--backend <list>', 'comma-separated backends to measure: native, native-builtin, native-openblas (native with that GEMM), wasm, cpu, tensorflow', 'native,wasm')
     .option('--no-torch', 'skip the PyTorch reference (bench/torch_step.py)')
     .option('--json', 'one JSON object per backend measured (medians over rounds)')
     .option('--profile', 'also time every kernel of the train step and print the slowest (with GFLOP/s for convolutions and matrix products); profiling adds a little time per kernel call')
@@ -270,8 +270,9 @@ Ctrl-C stops after the current step and saves a checkpoint; --resume continues e
       const preset = getPreset(o.preset);
       const names = o.backend.split(',').map((s) => s.trim()).filter(Boolean);
       if (names.length === 0) throw new UserError(`--backend ${o.backend}: name at least one backend (allowed: native, wasm, cpu, tensorflow)`);
-      for (const n of names) if (!['native', 'wasm', 'cpu', 'tensorflow'].includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: native, wasm, cpu, tensorflow)`);
-      const withTorch = o.torch && ['fmnist-lms', 'cifar-lms'].includes(preset.name);
+      const { BENCH_BACKENDS } = await import('../bench/bench');
+      for (const n of names) if (!(BENCH_BACKENDS as readonly string[]).includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: ${BENCH_BACKENDS.join(', ')})`);
+      const withTorch = o.torch && ['fmnist-lms', 'cifar-lms', 'fashion'].includes(preset.name);
       const line = (r: { backend: string; trainImagesPerSec: number; generate64Ms: number }, ratio?: number, prefix = '') =>
         `${prefix}${preset.name} batch ${o.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`;
       const torchRuns: Array<{ trainImagesPerSec: number; generate64Ms: number; torch: string; threads: number }> = [];
