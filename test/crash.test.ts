@@ -384,12 +384,15 @@ describe.skipIf(!MOUNT)('full or read-only disk', () => {
     const first = run(trainArgs([...NEW_RUN, '--steps', '2', '--out', dir, '--sample-every', '1000', '--checkpoint-every', '1000'], bigDataDir));
     expect(first.code, first.stderr).toBe(0);
     const p = runPaths(dir);
+    // A run stopped at step 2 of 45 (a plain resume then writes nothing before its first step).
+    const config = JSON.parse(fs.readFileSync(p.config, 'utf8'));
+    fs.writeFileSync(p.config, `${JSON.stringify({ ...config, target: { steps: 45 } }, null, 2)}\n`);
     const before = sha(p.checkpoint);
     // Leave exactly the page the lock file needs: the history then fills its last page and stops.
     fs.writeFileSync(path.join(disk, 'spare'), Buffer.alloc(1)); // one page, freed below for the lock
     fill(disk, 0);
     fs.rmSync(path.join(disk, 'spare'));
-    const r = run(trainArgs(['--resume', dir, '--steps', '45', '--sample-every', '1000', '--checkpoint-every', '1000'], bigDataDir));
+    const r = run(trainArgs(['--resume', dir], bigDataDir));
     oneLineError(r, /^fashion-gan: .*history\.jsonl: no space left on the device; the previous version is kept$/);
     expect(sha(p.checkpoint)).toBe(before);
     fs.rmSync(path.join(disk, 'filler'));

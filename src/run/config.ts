@@ -22,13 +22,14 @@ export const RunCadence = z.strictObject({
 });
 export type RunCadence = z.infer<typeof RunCadence>;
 
-/** One continuation of a run: the step it resumed at and the backend it ran on from there. */
-export const RunResume = z.object({
+/** A resume on another backend than the run last used: from that step on, results differ from a run that stayed. */
+export const BackendChange = z.object({
   step: z.number().int().nonnegative(),
-  backend: z.string(),
+  from: z.string(),
+  to: z.string(),
   at: z.string(),
 });
-export type RunResume = z.infer<typeof RunResume>;
+export type BackendChange = z.infer<typeof BackendChange>;
 
 /** config.json: everything needed to rebuild a run's models and continue it (what `train` writes and reads). */
 export const RunConfig = z.object({
@@ -56,8 +57,8 @@ export const RunConfig = z.object({
   /** what a plain `--resume` continues to (runs made before it was recorded have none) */
   target: RunTarget.optional(),
   cadence: RunCadence.optional(),
-  /** the continuations, in order; `backend` above is where the run started */
-  resumes: z.array(RunResume).optional(),
+  /** resumes on another backend, in order; `backend` above is where the run started */
+  backendChanges: z.array(BackendChange).optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 

@@ -85,9 +85,9 @@ function cadenceOf(opts: TrainOptions, saved: RunCadence): RunCadence {
   return { sampleEvery: opts.sampleEvery ?? saved.sampleEvery, checkpointEvery: opts.checkpointEvery ?? saved.checkpointEvery, ...(evalEvery !== undefined ? { evalEvery } : {}) };
 }
 
-/** The backend a run last trained on: the latest resume's, else the one it started on. */
+/** The backend a run last trained on: where its last backend change went, else the one it started on. */
 export function lastBackend(config: RunConfig): string {
-  return config.resumes?.at(-1)?.backend ?? config.backend;
+  return config.backendChanges?.at(-1)?.to ?? config.backend;
 }
 
 /** Tensors saved in a checkpoint, by stable names. */
@@ -185,13 +185,16 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     const updated: RunConfig = { ...config, target, cadence };
     if (opts.resume) {
       const before = lastBackend(config);
+      const changes = [...(config.backendChanges ?? [])];
       if (before !== opts.backend) {
-        log(`note: this run trained on ${before} until step ${step}; it continues on ${opts.backend}, so its results are no longer bit-identical to a run that stayed on ${before}`);
+        log(`note: this run trained on ${before} until step ${step}; it continues on ${opts.backend}, so from here its results are not bit-identical to a run that stayed on ${before}`);
+        changes.push({ step, from: before, to: opts.backend, at: new Date().toISOString() });
       }
-      updated.resumes = [...(config.resumes ?? []), { step, backend: opts.backend, at: new Date().toISOString() }];
+      const updated: RunConfig = { ...config, target, cadence, ...(changes.length ? { backendChanges: changes } : {}) };
+      // Written only when something changed: a plain resume leaves config.json as it was.
+      if (JSON.stringify(updated) !== JSON.stringify(config)) writeFileAtomic(paths.config, `${JSON.stringify(updated, null, 2)}\n`);
+      config = updated;
     }
-    if (opts.resume || JSON.stringify(updated) !== JSON.stringify(config)) writeFileAtomic(paths.config, `${JSON.stringify(updated, null, 2)}\n`);
-    config = updated;
     if (defaulted) log(`training to ${describeTarget(target)} (the default; --steps, --epochs or --minutes set another)`);
 
     const total = targetSteps(target, config.stepsPerEpoch);

@@ -109,6 +109,36 @@ describe('training', () => {
     expect(again.step).toBe(4);
   });
 
+  it('remembers its target and cadences: a plain resume continues to the saved target and leaves config.json as it was', async () => {
+    const dir = path.join(tmp.dir, 'remembers');
+    let calls = 0;
+    await train(base({ preset: tinyPreset(), out: dir, steps: 7, sampleEvery: 3, seed: 4, shouldStop: () => ++calls >= 2 }));
+    const p = runPaths(dir);
+    const before = fs.readFileSync(p.config, 'utf8');
+    expect(readRunConfig(p.config)).toMatchObject({ target: { steps: 7 }, cadence: { sampleEvery: 3, checkpointEvery: 1000 } });
+    const r = await train({ dataDir, backend, command: 'test', resume: dir });
+    expect(r.step).toBe(7);
+    expect(r.stoppedBy).toBe('target');
+    expect(fs.readFileSync(p.config, 'utf8')).toBe(before);
+    expect(fs.readdirSync(p.samples)).toContain('e0002-s00000006.png'); // the saved cadence (3), not a default
+    // More steps extend the target, and config.json keeps the new one.
+    expect((await train({ dataDir, backend, command: 'test', resume: dir, steps: 9 })).step).toBe(9);
+    expect(readRunConfig(p.config).target).toEqual({ steps: 9 });
+  });
+
+  it('a resume on another backend says so in one line and records the change in config.json', async () => {
+    const dir = path.join(tmp.dir, 'switch');
+    await train(base({ preset: tinyPreset(), out: dir, steps: 2, seed: 6 }));
+    const lines: string[] = [];
+    await train(base({ resume: dir, steps: 3, backend: 'elsewhere', log: (l) => lines.push(l) }));
+    expect(lines.filter((l) => /trained on wasm until step 2; it continues on elsewhere, so from here its results are not bit-identical/.test(l))).toHaveLength(1);
+    expect(readRunConfig(runPaths(dir).config).backendChanges).toEqual([{ step: 2, from: 'wasm', to: 'elsewhere', at: expect.any(String) }]);
+    // Back on the same backend again: no new note.
+    const again: string[] = [];
+    await train(base({ resume: dir, steps: 4, backend: 'elsewhere', log: (l) => again.push(l) }));
+    expect(again.some((l) => /not bit-identical/.test(l))).toBe(false);
+  });
+
   it('refuses to start over an existing run, or to resume nothing', async () => {
     const dir = path.join(tmp.dir, 'folder');
     await expect(train(base({ preset: tinyPreset(), out: dir, steps: 1 }))).rejects.toThrow(/already holds a run; continue it with --resume/);

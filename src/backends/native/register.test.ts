@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { nativeKernelNames, registerNativeBackend } from './index';
-import { FUSED_ADAM, LEAKY_RELU_GRAD } from './kernels';
+import { DROPOUT_MASK, FUSED_ADAM, LEAKY_RELU_GRAD } from '../kernel-names';
 import { suiteName, unavailable } from './test-helpers';
 
 describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
@@ -13,10 +13,10 @@ describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
-  it('copies every cpu kernel, overrides the hot ones and adds the fused Adam update and LeakyRelu gradient', () => {
+  it('copies every cpu kernel, overrides the hot ones and adds the fused Adam update, the LeakyRelu gradient and dropout masks', () => {
     const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
     const native = tf.getKernelsForBackend('native').map((k) => k.kernelName).sort();
-    expect(native).toEqual([...cpu, FUSED_ADAM, LEAKY_RELU_GRAD].sort());
+    expect(native).toEqual([...cpu, DROPOUT_MASK, FUSED_ADAM, LEAKY_RELU_GRAD].sort());
     for (const name of nativeKernelNames()) {
       expect(tf.getKernel(name, 'native')!.kernelFunc).not.toBe(tf.getKernel(name, 'cpu')!.kernelFunc);
     }
