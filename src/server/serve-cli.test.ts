@@ -39,7 +39,7 @@ describe('fashion-gan serve', () => {
     });
     try {
       const done = program().cmd.parseAsync(['node', 'fashion-gan', 'serve', '--port', '0', '--runs', runs]);
-      await vi.waitFor(() => expect(lines.join('')).toMatch(/http:\/\/127\.0\.0\.1:\d+\//), { timeout: 10_000 });
+      await vi.waitFor(() => expect(lines.join('')).toMatch(/http:\/\/127\.0\.0\.1:\d+\//), { timeout: 120_000, interval: 100 });
       const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(lines.join(''))![0];
       expect((await fetch(`${url}api/runs`)).status).toBe(200);
       process.emit('SIGINT');
