@@ -79,8 +79,11 @@ function lastHistoryRow(f: Folder): Record<string, unknown> | null {
   });
 }
 
-function listSamples(f: Folder): SampleInfo[] {
-  return listSampleFiles(RUN_FILES.samples, (rel) => readdirInside(f.root, at(f, rel)));
+/** URL of a public file of run `f` (segments relative to the run folder). */
+const runUrl = (f: Folder, ...rel: string[]) => ['', 'runs', f.name, ...rel].map(encodeURIComponent).join('/');
+
+function listSamples(f: Folder): (SampleInfo & { url: string })[] {
+  return listSampleFiles(RUN_FILES.samples, (rel) => readdirInside(f.root, at(f, rel))).map((s) => ({ ...s, url: runUrl(f, RUN_FILES.samples, s.file) }));
 }
 
 function hasGenerator(f: Folder): boolean {
@@ -110,6 +113,7 @@ export function runSummary(f: Folder) {
     lastEpoch: typeof last?.epoch === 'number' ? last.epoch : null,
     sampleCount: samples.length,
     lastSample: samples.length ? samples[samples.length - 1]!.file : null,
+    lastSampleUrl: samples.length ? samples[samples.length - 1]!.url : null,
   };
 }
 
@@ -157,6 +161,7 @@ export function runDetail(f: Folder) {
       historyPng: stamp(RUN_FILES.historyPng),
       history: hist ? hist.size : null,
     },
+    urls: { progressGif: runUrl(f, RUN_FILES.gif), historyPng: runUrl(f, RUN_FILES.historyPng) },
     reports: listReports(f.root).filter((r) => r.path.startsWith(`${f.name}/`)),
   };
 }

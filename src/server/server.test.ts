@@ -109,6 +109,8 @@ describe('serve: files and API', () => {
     expect(detail.samples.map((s: { file: string }) => s.file)).not.toContain('evil.png');
     expect(detail.metrics).toHaveLength(3);
     expect(detail.files.progressGif).toBeTypeOf('number');
+    // The page takes every file's URL from the API (it spells no run-folder name itself).
+    for (const url of [detail.urls.progressGif, detail.samples[0].url, detail.lastSampleUrl, cond.modelUrl]) expect((await raw(port, 'GET', url)).status, url).toBe(200);
     expect(detail.reports.map((r: { path: string }) => r.path)).toContain('fmnist-tiny/compare.md');
     const reports = JSON.parse((await raw(port, 'GET', '/api/reports')).body).map((r: { path: string }) => r.path);
     expect(reports).toContain('overview.md');
