@@ -15,6 +15,8 @@ export const MAX_BODY_BYTES = 256 * 1024;
 export interface ApiContext extends ModelRoots {
   modelsDir: string;
   nearest: NearestPool;
+  /** How long a look-up's body may take to arrive. */
+  bodyTimeoutMs: number;
 }
 
 const NearestBody = z
@@ -77,7 +79,7 @@ export async function handleNearest(ctx: ApiContext, req: http.IncomingMessage, 
   const onClose = () => res.writableFinished || gone.abort();
   res.on('close', onClose);
   try {
-    const body = await readBody(req, res, MAX_BODY_BYTES);
+    const body = await readBody(req, res, MAX_BODY_BYTES, ctx.bodyTimeoutMs);
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));

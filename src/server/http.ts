@@ -110,11 +110,12 @@ export function declaredLength(req: http.IncomingMessage): number | null {
 }
 
 /**
- * Reads a request body up to `limit` bytes: 413 beyond it (declared or streamed), ClientGone
+ * Reads a request body up to `limit` bytes: 413 beyond it (declared or streamed), 408 when it
+ * takes longer than `timeoutMs` (a slow client must not hold its place in line), ClientGone
  * when the client leaves mid-body. Sends "100 Continue" only once the declared size is known
  * to fit, so a client that asked first never uploads what would be refused.
  */
-export function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer> {
+export function readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number, timeoutMs = 20_000): Promise<Buffer> {
   const tooLarge = () => new HttpError(413, `request body too large (limit ${limit} bytes)`, { Connection: 'close' });
   return new Promise((resolve, reject) => {
     const declared = declaredLength(req);
@@ -126,9 +127,11 @@ export function readBody(req: http.IncomingMessage, res: http.ServerResponse, li
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const timer = setTimeout(() => finish(new HttpError(408, `request body not received within ${timeoutMs / 1000} s`, { Connection: 'close' })), timeoutMs);
     const finish = (err: Error | null, body?: Buffer) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       req.off('data', onData);
       if (err) reject(err);
       else resolve(body!);

@@ -30,6 +30,8 @@ export interface ServerOptions {
   dataDir?: string;
   /** Bounds on nearest-image look-ups (searches at a time, waiting). */
   nearest?: NearestLimits;
+  /** How long a look-up's body may take to arrive (default 20 s): a slow client must not hold its place. */
+  bodyTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -75,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     modelsCliPath: cliPath(modelsDir),
     defaultModelDir: path.join(DEFAULT_MODELS_DIR, 'fashion'),
     nearest,
+    bodyTimeoutMs: opts.bodyTimeoutMs ?? 20_000,
     loopbackOnly: isLoopback(opts.host),
     tfBundle: require.resolve('@tensorflow/tfjs/dist/tf.min.js'),
   };

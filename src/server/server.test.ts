@@ -53,7 +53,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(runsDir, 'fmnist-tiny', 'generator', 'extra.bin'), 'private');
   // A FIFO where a public file belongs: opening it must not wait for a writer.
   execFileSync('mkfifo', [path.join(runsDir, 'fmnist-cond', 'history.png')]);
-  server = await startServer({ port: 0, host: '127.0.0.1', runsDir, modelsDir: path.join(tmp.dir, 'no-models'), dataDir });
+  server = await startServer({ port: 0, host: '127.0.0.1', runsDir, modelsDir: path.join(tmp.dir, 'no-models'), dataDir, bodyTimeoutMs: 1500 });
   port = server.port;
 });
 
@@ -261,6 +261,9 @@ describe('serve: nearest training images', () => {
       req.end();
     });
     expect([413, -1]).toContain(chunked);
+    // A body that never finishes arriving: 408, and the place in line is free again.
+    const slow = await socketSend(port, `POST /api/nearest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"model": `);
+    expect(slow).toMatch(/^HTTP\/1\.1 408 /);
     // Malformed HTTP.
     expect(await socketSend(port, 'GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     // Still serving.
