@@ -5,7 +5,7 @@
  *
  * Starts `serve` on a runs folder, opens each view in headless Chromium (/usr/bin/chromium, or
  * $CHROMIUM) and writes design.png, explore.png, never-existed.png and runs.png. With --fixture
- * (or when --runs is not given) it builds the small fixture runs of src/server/fixture.ts in a
+ * (or when --runs is not given) it builds the small fixture runs of test/fixture-runs.ts in a
  * temp folder first.
  */
 import * as fs from 'node:fs';
@@ -36,7 +36,7 @@ async function main() {
   let modelsDir = args.models;
   let tmp: string | null = null;
   if (!runsDir || args.fixture) {
-    const { makeFixtureRuns } = await import('../src/server/fixture');
+    const { makeFixtureRuns } = await import('../test/fixture-runs');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fashion-gan-shots-'));
     runsDir = path.join(tmp, 'runs');
     fs.mkdirSync(runsDir);

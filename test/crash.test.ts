@@ -245,7 +245,11 @@ describe('two writers', () => {
     expect(c.stderr).toMatch(/already holds a run; continue it with --resume/);
     // The refused trainers touched nothing: the first one is still writing a whole history.
     const linesBefore = strictHistory(dir).length;
-    await sleep(1000);
+    const waitFrom = Date.now();
+    while (strictHistory(dir).length <= linesBefore) {
+      if (Date.now() - waitFrom > 120_000) throw new Error(`the first trainer stopped writing history: ${a.stderr()}`);
+      await sleep(50);
+    }
     expect(strictHistory(dir).length).toBeGreaterThan(linesBefore);
 
     a.child.kill('SIGKILL');

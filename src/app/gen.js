@@ -65,9 +65,9 @@ export async function initTf() {
   return tf.getBackend();
 }
 
-/** Loads a generator folder (`${base}/generator/model.json`). */
-export async function loadGenerator(base) {
-  return tf.loadLayersModel(`${base}/generator/model.json`);
+/** Loads a generator from its model.json URL (`modelUrl` of /api/models). */
+export async function loadGenerator(modelUrl) {
+  return tf.loadLayersModel(modelUrl);
 }
 
 /**

@@ -15,7 +15,6 @@ let timer = 0;
 let ticks = 0;
 let reports = [];
 
-const runUrl = (name, rel) => `/runs/${encodeURIComponent(name)}/${rel}`;
 
 function statusBadge(status) {
   return status === 'training' ? el('span.badge.live', { title: 'history.jsonl is growing' }, el('i.pulse'), 'training') : el('span.badge.idle', {}, 'finished');
@@ -32,7 +31,7 @@ function drawList() {
       el(
         `button.run-item${current?.name === r.name ? '.active' : ''}`,
         { onclick: () => select(r.name), 'data-run': r.name, 'data-testid': 'run-item' },
-        r.lastSample ? el('img.run-thumb', { src: `${runUrl(r.name, `samples/${r.lastSample}`)}`, alt: '' }) : el('div.run-thumb.none'),
+        r.lastSampleUrl ? el('img.run-thumb', { src: r.lastSampleUrl, alt: '' }) : el('div.run-thumb.none'),
         el(
           'div.run-text',
           {},
@@ -101,7 +100,7 @@ function detailSkeleton(d) {
     el(
       'div.media',
       {},
-      el('div.card', {}, el('h3', {}, 'Progress'), d.files.progressGif ? el('img.pixel-img', { id: 'run-gif', src: `${runUrl(d.name, 'progress.gif')}?v=${d.files.progressGif}`, alt: 'progress GIF' }) : el('div.empty.small', {}, 'No progress.gif yet.')),
+      el('div.card', {}, el('h3', {}, 'Progress'), d.files.progressGif ? el('img.pixel-img', { id: 'run-gif', src: `${d.urls.progressGif}?v=${d.files.progressGif}`, alt: 'progress GIF' }) : el('div.empty.small', {}, 'No progress.gif yet.')),
       el(
         'div.card',
         {},
@@ -110,7 +109,7 @@ function detailSkeleton(d) {
         sampleCount ? el('input', { type: 'range', id: 'sample-slider', min: 0, max: sampleCount - 1, value: sampleCount - 1, 'aria-label': 'epoch' }) : null,
       ),
     ),
-    d.files.historyPng ? el('details.card', {}, el('summary', {}, 'history.png (rendered by the trainer)'), el('img.full', { src: `${runUrl(d.name, 'history.png')}?v=${d.files.historyPng}`, alt: 'history chart' })) : null,
+    d.files.historyPng ? el('details.card', {}, el('summary', {}, 'history.png (rendered by the trainer)'), el('img.full', { src: `${d.urls.historyPng}?v=${d.files.historyPng}`, alt: 'history chart' })) : null,
     el('details.card', { open: false }, el('summary', {}, 'config.json'), el('pre.code', {}, d.configRaw ? JSON.stringify(d.configRaw, null, 2) : d.configError ?? 'no config.json')),
     el('div.card', { id: 'reports-card' }, el('h3', {}, 'Reports'), el('div', { id: 'reports' })),
   );
@@ -123,7 +122,7 @@ function drawSamples() {
   if (!d || !slider || !d.samples.length) return;
   slider.max = String(d.samples.length - 1);
   const s = d.samples[Math.min(Number(slider.value), d.samples.length - 1)];
-  $('sample-img').src = runUrl(d.name, `samples/${s.file}`);
+  $('sample-img').src = s.url;
   $('sample-label').textContent = s.epoch !== null ? `epoch ${s.epoch} · step ${s.step.toLocaleString()}` : s.file;
 }
 
@@ -239,7 +238,7 @@ async function refresh() {
       badge?.replaceWith(statusBadge(detail.status));
     }
     const gif = $('run-gif');
-    if (gif && detail.files.progressGif && detail.files.progressGif !== old.files.progressGif) gif.src = `${runUrl(name, 'progress.gif')}?v=${detail.files.progressGif}`;
+    if (gif && detail.files.progressGif && detail.files.progressGif !== old.files.progressGif) gif.src = `${detail.urls.progressGif}?v=${detail.files.progressGif}`;
     if (grew || JSON.stringify(detail.metrics) !== JSON.stringify(old.metrics)) drawCharts();
   }
   if (ticks % 3 === 0) loadList();

@@ -140,7 +140,7 @@ export function choices() {
 export async function useModel(id) {
   const entry = state.models.find((m) => m.id === id) ?? state.models.find((m) => m.default) ?? state.models[0];
   if (!entry) return;
-  const model = await loadGenerator(entry.base);
+  const model = await loadGenerator(entry.modelUrl);
   state.tfModel?.dispose();
   state.tfModel = model;
   state.model = entry;

@@ -27,6 +27,9 @@ export function register(program: Command): void {
     .action(async (o: { port: number; host: string; runs: string; models?: string; dataDir?: string }) => {
       const { startServer } = await import('../server/index');
       const server = await startServer({ port: o.port, host: o.host, runsDir: o.runs, modelsDir: o.models, dataDir: o.dataDir });
+      // `serve 2>&1 | head -1` closes the pipe: the server keeps serving and stops cleanly.
+      const closedPipe = () => undefined;
+      process.stderr.on('error', closedPipe);
       process.stderr.write(`fashion-gan app: ${server.url}  (runs: ${o.runs}; Ctrl+C to stop)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {

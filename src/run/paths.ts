@@ -62,15 +62,38 @@ export function parseSampleName(file: string): { epoch: number; step: number } |
   return m ? { epoch: Number(m[1]), step: Number(m[2]) } : null;
 }
 
+/** The run-folder files the app may show: the public outputs (no checkpoint, no lock, nothing else). */
+const PUBLIC_FILES = new Set<string>([RUN_FILES.config, RUN_FILES.history, RUN_FILES.metrics, RUN_FILES.historyPng, RUN_FILES.gif, RUN_FILES.evaluation]);
+
 /**
- * Which files of a run folder (or a shipped model folder) the app may serve, as path segments
- * relative to the folder: the contract's public outputs. Checkpoints, locks and anything else
- * stay private.
+ * Whether the app may serve this file of a run folder (or a shipped model folder), given as
+ * path segments relative to the folder: the contract's public outputs, the sample grids and
+ * the exported generator. Checkpoints, locks and anything else stay private.
  */
 export function isPublicRunFile(rel: string[]): boolean {
-  if (rel.length === 1) return /^[\w.-]+\.(json|jsonl|png|gif|md|txt)$/i.test(rel[0]!);
-  if (rel.length === 2 && rel[0] === RUN_FILES.samples) return /^[\w.-]+\.png$/i.test(rel[1]!);
-  if (rel.length === 2 && rel[0] === RUN_FILES.generator) return rel[1] === RUN_FILES.generatorModel || /^[\w.-]+\.bin$/.test(rel[1]!);
-  // Reports anywhere a little deeper (e.g. runs/NAME/compare/report.md).
-  return rel.length <= 4 && /\.md$/i.test(rel[rel.length - 1]!) && rel.every((s) => /^[\w.-]+$/.test(s));
+  if (rel.length === 1) return PUBLIC_FILES.has(rel[0]!);
+  if (rel.length === 2 && rel[0] === RUN_FILES.samples) return parseSampleName(rel[1]!) !== null;
+  if (rel.length === 2 && rel[0] === RUN_FILES.generator) return rel[1] === RUN_FILES.generatorModel || rel[1] === RUN_FILES.generatorWeights;
+  return false;
+}
+
+/** Folders of a run that never hold reports (and are not searched for them). */
+const NOT_REPORTS = new Set<string>([RUN_FILES.checkpointDir, RUN_FILES.samples, RUN_FILES.generator]);
+const REPORT_SEGMENT = /^[\w.+=@,-]+$/;
+
+/** How deep below the runs folder reports are looked for (`overview.md`, `NAME/compare.md`, `A/B/report.md`). */
+export const REPORT_DEPTH = 3;
+
+/**
+ * Whether a path below the runs folder (segments) may be a Markdown report, e.g. what
+ * `compare --out runs/X` writes: `.md`, at most REPORT_DEPTH deep, plain names, not inside a
+ * run's samples, generator or checkpoint.
+ */
+export function isReportPath(rel: string[]): boolean {
+  return isReportFolder(rel.slice(0, -1)) && rel.length >= 1 && /\.md$/i.test(rel[rel.length - 1]!) && REPORT_SEGMENT.test(rel[rel.length - 1]!) && !rel[rel.length - 1]!.startsWith('.');
+}
+
+/** Whether reports are looked for in this folder below the runs folder (segments; [] is the runs folder). */
+export function isReportFolder(rel: string[]): boolean {
+  return rel.length < REPORT_DEPTH && rel.every((s) => REPORT_SEGMENT.test(s) && !s.startsWith('.') && !NOT_REPORTS.has(s));
 }

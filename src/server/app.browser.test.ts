@@ -12,7 +12,7 @@ import { initBackend } from '../backends/index';
 import { FileModelIO } from '../backends/fileio';
 import { toPixels } from '../output/image';
 import { Rng } from '../util/rng';
-import { makeFixtureRuns } from './fixture';
+import { makeFixtureRuns } from '../../test/fixture-runs';
 import { startServer, type RunningServer } from './index';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -47,6 +47,8 @@ async function canvasStats(selector: string): Promise<{ mean: number; std: numbe
 }
 
 const skip = !fs.existsSync(CHROMIUM);
+const WAIT_MS = 120_000;
+const poll = { timeout: WAIT_MS, interval: 100 };
 
 beforeAll(async () => {
   if (skip) return;
@@ -59,6 +61,8 @@ beforeAll(async () => {
   server = await startServer({ port: 0, host: '127.0.0.1', runsDir, modelsDir: path.join(tmp.dir, 'no-models'), dataDir });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // A loaded 2-core machine can be slow: every wait below polls until this deadline instead of sleeping.
+  page.setDefaultTimeout(WAIT_MS);
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
   page.on('request', (r) => {
@@ -134,7 +138,7 @@ describe.skipIf(skip)('app in Chromium', () => {
   it('pins favourites', async () => {
     await page.locator('#grid .design-card').nth(1).locator('[data-testid="pin"]').click();
     await page.locator('#grid .design-card').nth(2).locator('[data-testid="pin"]').click();
-    await expect.poll(() => page.locator('#pinned .pin-item').count()).toBe(2);
+    await expect.poll(() => page.locator('#pinned .pin-item').count(), poll).toBe(2);
     expect(await page.textContent('#pin-count')).toBe('2');
   });
 
@@ -196,7 +200,7 @@ describe.skipIf(skip)('app in Chromium', () => {
     expect(await page.locator('#chart-metrics svg path.line').count()).toBe(3);
     expect(await page.getAttribute('#run-gif', 'src')).toMatch(/progress\.gif/);
     // The run is 'ready' once its data is in; the sample image may still be loading.
-    await expect.poll(() => page.locator('#sample-img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0)).toBe(true);
+    await expect.poll(() => page.locator('#sample-img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), poll).toBe(true);
     expect(await page.textContent('#reports')).toContain('compare.md');
     const rows = Number(await page.getAttribute('#run-detail', 'data-rows'));
     expect(rows).toBe(60);
@@ -204,8 +208,8 @@ describe.skipIf(skip)('app in Chromium', () => {
     // Training goes on: the page picks up new rows without a reload.
     const more = Array.from({ length: 30 }, (_, i) => JSON.stringify({ step: 61 + i, epoch: 4, gen_loss: 3, disc_loss: 0.2, real_accuracy: 0.9, fake_accuracy: 0.1, seconds: 10 + i })).join('\n');
     fs.appendFileSync(path.join(runsDir, 'fmnist-tiny', 'history.jsonl'), `${more}\n`);
-    await page.waitForFunction(() => (document.querySelector('#run-detail') as HTMLElement).dataset.rows === '90', undefined, { timeout: 15_000 });
-    await expect.poll(() => page.getAttribute('#chart-loss svg path.line', 'd')).not.toBe(d0);
+    await page.waitForFunction(() => (document.querySelector('#run-detail') as HTMLElement).dataset.rows === '90');
+    await expect.poll(() => page.getAttribute('#chart-loss svg path.line', 'd'), poll).not.toBe(d0);
   });
 
   it('made no requests off the machine and raised no page errors', () => {

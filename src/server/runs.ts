@@ -1,13 +1,16 @@
-import * as fs from 'node:fs';
+/**
+ * What the app shows of run folders (and shipped model folders), read through the run-folder
+ * contract (src/run) and the safe reads of ./safepath: nothing outside a folder's root is
+ * ever opened, whatever a client does to the folder meanwhile.
+ */
 import * as path from 'node:path';
 import { NO_CONFIG, parseAppConfig, type AppConfig } from '../run/config';
 import { objectRows, parseJsonl } from '../run/jsonl';
 import { liveLockOwner } from '../run/lock';
-import { RUN_FILES } from '../run/paths';
+import { isReportFolder, isReportPath, RUN_FILES } from '../run/paths';
 import { listSamples as listSampleFiles, type SampleInfo } from '../run/samples';
-import { HttpError, isInside } from './safepath';
-
-export type { AppConfig } from '../run/config';
+import { HttpError } from './http';
+import { readAt, readdirInside, readTextInside, statInside, withFileInside } from './safepath';
 
 const RUN_NAME = /^[\w][\w.+=@,-]{0,127}$/;
 
@@ -15,125 +18,102 @@ const RUN_NAME = /^[\w][\w.+=@,-]{0,127}$/;
 export interface Folder {
   /** Folder name, used in URLs. */
   name: string;
-  /** Real path of the folder (inside its root). */
+  /** The runs (or models) folder it lies in: every read is proven to stay inside it. */
+  root: string;
+  /** Real path of the folder when it was listed. */
   dir: string;
 }
 
+/** Path segments of a contract file (e.g. "generator/model.json") of `f`, from its root. */
+const at = (f: Folder, ...rel: string[]) => [f.name, ...rel];
+
+/** The folder `name` of `root` if it is one the app shows: a plain name, a folder inside `root` (not `root` itself). */
+function folderOf(root: string, realRoot: string | null, name: string): Folder | null {
+  if (!RUN_NAME.test(name)) return null;
+  const dir = withFileInside(root, [name], 'dir', (d) => d.real);
+  return dir !== null && dir !== realRoot ? { name, root, dir } : null;
+}
+
+const realRootOf = (root: string) => withFileInside(root, [], 'dir', (d) => d.real);
+
 /** Sub-folders of `root` (one level), real paths proven inside `root`, sorted by name. */
 export function listFolders(root: string): Folder[] {
-  let realRoot: string;
+  let names: string[];
   try {
-    realRoot = fs.realpathSync(root);
+    names = readdirInside(root, []);
   } catch {
     return [];
   }
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(realRoot, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: Folder[] = [];
-  for (const e of entries) {
-    if (!RUN_NAME.test(e.name)) continue;
-    try {
-      const real = fs.realpathSync(path.join(realRoot, e.name));
-      if (!isInside(realRoot, real) || real === realRoot) continue;
-      if (!fs.statSync(real).isDirectory()) continue;
-      out.push({ name: e.name, dir: real });
-    } catch {
-      // vanished or unreadable: skip
-    }
-  }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  const realRoot = realRootOf(root);
+  return names
+    .map((name) => folderOf(root, realRoot, name))
+    .filter((f): f is Folder => f !== null)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The named folder under `root`, or a 404. */
 export function findFolder(root: string, name: string): Folder {
-  if (!RUN_NAME.test(name)) throw new HttpError(404, `no run named ${JSON.stringify(name.slice(0, 80))}`);
-  const hit = listFolders(root).find((f) => f.name === name);
-  if (!hit) throw new HttpError(404, `no run named ${JSON.stringify(name)}`);
+  const hit = folderOf(root, realRootOf(root), name);
+  if (!hit) throw new HttpError(404, `no run named ${JSON.stringify(name.slice(0, 80))}`);
   return hit;
 }
 
-/** Reads a regular file that must be inside `dir` after following symlinks; null when absent or outside. */
-function readInside(dir: string, rel: string, maxBytes = 4 << 20): string | null {
-  try {
-    const real = fs.realpathSync(path.join(dir, rel));
-    if (!isInside(dir, real)) return null;
-    const st = fs.statSync(real);
-    if (!st.isFile() || st.size > maxBytes) return null;
-    return fs.readFileSync(real, 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-function statInside(dir: string, rel: string): fs.Stats | null {
-  try {
-    const real = fs.realpathSync(path.join(dir, rel));
-    if (!isInside(dir, real)) return null;
-    return fs.statSync(real);
-  } catch {
-    return null;
-  }
-}
-
-export function readConfig(dir: string): ReturnType<typeof parseAppConfig> {
-  return parseAppConfig(readInside(dir, RUN_FILES.config, 1 << 20));
+export function readConfig(f: Folder): ReturnType<typeof parseAppConfig> {
+  return parseAppConfig(readTextInside(f.root, at(f, RUN_FILES.config), 1 << 20));
 }
 
 /** "training" while a live trainer holds the run lock (or history grew in the last minute). */
-function runStatus(dir: string, historyMtime: number | null): 'training' | 'idle' {
-  const lock = readInside(dir, RUN_FILES.lock, 64);
+function runStatus(f: Folder, historyMtime: number | null): 'training' | 'idle' {
+  const lock = readTextInside(f.root, at(f, RUN_FILES.lock), 64);
   if (lock !== null && liveLockOwner(lock) !== null) return 'training';
   if (historyMtime !== null && Date.now() - historyMtime < 60_000) return 'training';
   return 'idle';
 }
 
-/** The last complete JSON line of a jsonl file (reads only its tail). */
-function lastJsonLine(dir: string, rel: string): Record<string, unknown> | null {
-  const st = statInside(dir, rel);
-  if (!st || !st.isFile() || st.size === 0) return null;
-  const fd = fs.openSync(fs.realpathSync(path.join(dir, rel)), 'r');
-  try {
-    const len = Math.min(st.size, 16384);
-    const buf = Buffer.alloc(len);
-    fs.readSync(fd, buf, 0, len, st.size - len);
-    const rows = objectRows(parseJsonl(buf.toString('utf8')));
+/** The last complete JSON line of history.jsonl (reads only its tail). */
+function lastHistoryRow(f: Folder): Record<string, unknown> | null {
+  return withFileInside(f.root, at(f, RUN_FILES.history), 'file', ({ fd, stat }) => {
+    const len = Math.min(stat.size, 16384);
+    const rows = objectRows(parseJsonl(readAt(fd, len, stat.size - len).toString('utf8')));
     return rows[rows.length - 1] ?? null;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
-function listSamples(dir: string): SampleInfo[] {
-  if (!statInside(dir, RUN_FILES.samples)?.isDirectory()) return [];
-  return listSampleFiles(path.join(dir, RUN_FILES.samples));
+/** URL of a public file of run `f` (segments relative to the run folder). */
+const runUrl = (f: Folder, ...rel: string[]) => ['', 'runs', f.name, ...rel].map(encodeURIComponent).join('/');
+
+function listSamples(f: Folder): (SampleInfo & { url: string })[] {
+  return listSampleFiles(RUN_FILES.samples, (rel) => readdirInside(f.root, at(f, rel))).map((s) => ({ ...s, url: runUrl(f, RUN_FILES.samples, s.file) }));
 }
 
-function hasGenerator(dir: string): boolean {
-  return !!statInside(dir, path.join(RUN_FILES.generator, RUN_FILES.generatorModel))?.isFile();
+function hasGenerator(f: Folder): boolean {
+  return !!statInside(f.root, at(f, RUN_FILES.generator, RUN_FILES.generatorModel))?.isFile();
+}
+
+function fileStat(f: Folder, name: string) {
+  const st = statInside(f.root, at(f, name));
+  return st?.isFile() ? st : null;
 }
 
 /** One line of the run list. */
 export function runSummary(f: Folder) {
-  const { config, error } = readConfig(f.dir);
-  const hist = statInside(f.dir, RUN_FILES.history);
-  const last = lastJsonLine(f.dir, RUN_FILES.history);
-  const samples = listSamples(f.dir);
+  const { config, error } = readConfig(f);
+  const hist = fileStat(f, RUN_FILES.history);
+  const last = hist ? lastHistoryRow(f) : null;
+  const samples = listSamples(f);
   return {
     name: f.name,
     config: config ? pickSummary(config) : null,
     error,
-    hasGenerator: hasGenerator(f.dir),
-    status: runStatus(f.dir, hist ? hist.mtimeMs : null),
+    hasGenerator: hasGenerator(f),
+    status: runStatus(f, hist ? hist.mtimeMs : null),
     historyBytes: hist?.size ?? 0,
     updatedAt: hist ? new Date(hist.mtimeMs).toISOString() : null,
     lastStep: typeof last?.step === 'number' ? last.step : null,
     lastEpoch: typeof last?.epoch === 'number' ? last.epoch : null,
     sampleCount: samples.length,
     lastSample: samples.length ? samples[samples.length - 1]!.file : null,
+    lastSampleUrl: samples.length ? samples[samples.length - 1]!.url : null,
   };
 }
 
@@ -161,63 +141,57 @@ export function listRuns(runsRoot: string) {
 }
 
 /** Everything the Runs view shows for one run (history itself comes incrementally). */
-export function runDetail(f: Folder, runsRoot: string) {
-  const { raw, config, error } = readConfig(f.dir);
-  const hist = statInside(f.dir, RUN_FILES.history);
-  const metrics = objectRows(parseJsonl(readInside(f.dir, RUN_FILES.metrics, 8 << 20) ?? ''));
-  const stamp = (rel: string) => {
-    const st = statInside(f.dir, rel);
-    return st?.isFile() ? Math.round(st.mtimeMs) : null;
+export function runDetail(f: Folder) {
+  const { raw, config, error } = readConfig(f);
+  const hist = fileStat(f, RUN_FILES.history);
+  const metrics = objectRows(parseJsonl(readTextInside(f.root, at(f, RUN_FILES.metrics), 8 << 20) ?? ''));
+  const stamp = (name: string) => {
+    const st = fileStat(f, name);
+    return st ? Math.round(st.mtimeMs) : null;
   };
   return {
     ...runSummary(f),
     configRaw: raw,
     configError: error,
     summary: config ? pickSummary(config) : null,
-    samples: listSamples(f.dir),
+    samples: listSamples(f),
     metrics,
     files: {
       progressGif: stamp(RUN_FILES.gif),
       historyPng: stamp(RUN_FILES.historyPng),
       history: hist ? hist.size : null,
     },
-    reports: listReports(runsRoot).filter((r) => r.path.startsWith(`${f.name}/`)),
+    urls: { progressGif: runUrl(f, RUN_FILES.gif), historyPng: runUrl(f, RUN_FILES.historyPng) },
+    reports: listReports(f.root).filter((r) => r.path.startsWith(`${f.name}/`)),
   };
 }
 
-/** The `.md` reports under the runs folder (compare reports and such), at most 3 levels deep. */
-export function listReports(runsRoot: string): { path: string; bytes: number; modified: string }[] {
-  let realRoot: string;
-  try {
-    realRoot = fs.realpathSync(runsRoot);
-  } catch {
-    return [];
-  }
-  const out: { path: string; bytes: number; modified: string }[] = [];
-  const walk = (dir: string, rel: string[], depth: number) => {
-    if (out.length >= 200) return;
-    let entries: fs.Dirent[];
+export interface Report {
+  /** Below the runs folder, with `/`. */
+  path: string;
+  bytes: number;
+  modified: string;
+}
+
+/** The `.md` reports under the runs folder (compare reports and such), at most REPORT_DEPTH levels deep. */
+export function listReports(runsRoot: string): Report[] {
+  const out: Report[] = [];
+  const walk = (rel: string[]) => {
+    let names: string[];
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
+      names = readdirInside(runsRoot, rel);
     } catch {
       return;
     }
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.name.startsWith('.') || !/^[\w.+=@,-]+$/.test(e.name) || e.name === RUN_FILES.checkpointDir || e.name === RUN_FILES.samples || e.name === RUN_FILES.generator) continue;
-      let real: string;
-      let st: fs.Stats;
-      try {
-        real = fs.realpathSync(path.join(dir, e.name));
-        if (!isInside(realRoot, real)) continue;
-        st = fs.statSync(real);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory() && depth < 3) walk(real, [...rel, e.name], depth + 1);
-      else if (st.isFile() && /\.md$/i.test(e.name)) out.push({ path: [...rel, e.name].join('/'), bytes: st.size, modified: st.mtime.toISOString() });
+    for (const name of names.sort((a, b) => a.localeCompare(b))) {
+      if (out.length >= 200) return;
+      const sub = [...rel, name];
+      const st = isReportFolder(sub) || isReportPath(sub) ? statInside(runsRoot, sub) : null;
+      if (st?.isDirectory() && isReportFolder(sub)) walk(sub);
+      else if (st?.isFile() && isReportPath(sub)) out.push({ path: sub.join('/'), bytes: st.size, modified: st.mtime.toISOString() });
     }
   };
-  walk(realRoot, [], 1);
+  walk([]);
   return out;
 }
 
@@ -226,64 +200,61 @@ export function listReports(runsRoot: string): { path: string; bytes: number; mo
  * the next poll). If the file shrank (a resume cut it back) the answer says `reset` and starts over.
  */
 export function readHistorySince(f: Folder, offset: number, maxBytes = 4 << 20) {
-  const st = statInside(f.dir, RUN_FILES.history);
-  if (!st?.isFile()) return { offset: 0, size: 0, reset: offset > 0, rows: [] as unknown[], more: false };
-  let reset = false;
-  if (offset > st.size) {
-    offset = 0;
-    reset = true;
-  }
-  const len = Math.min(st.size - offset, maxBytes);
-  if (len <= 0) return { offset, size: st.size, reset, rows: [], more: false };
-  const buf = Buffer.alloc(len);
-  const fd = fs.openSync(fs.realpathSync(path.join(f.dir, RUN_FILES.history)), 'r');
-  try {
-    fs.readSync(fd, buf, 0, len, offset);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const lastNl = buf.lastIndexOf(0x0a);
-  if (lastNl < 0) return { offset, size: st.size, reset, rows: [], more: false };
-  const rows = parseJsonl(buf.subarray(0, lastNl).toString('utf8'));
-  const next = offset + lastNl + 1;
-  return { offset: next, size: st.size, reset, rows, more: next < st.size && len === maxBytes };
+  const empty = { offset: 0, size: 0, reset: offset > 0, rows: [] as unknown[], more: false };
+  const answer = withFileInside(f.root, at(f, RUN_FILES.history), 'file', ({ fd, stat }) => {
+    let from = offset;
+    let reset = false;
+    if (from > stat.size) {
+      from = 0;
+      reset = true;
+    }
+    const len = Math.min(stat.size - from, maxBytes);
+    if (len <= 0) return { offset: from, size: stat.size, reset, rows: [] as unknown[], more: false };
+    const buf = readAt(fd, len, from);
+    const lastNl = buf.lastIndexOf(0x0a);
+    if (lastNl < 0) return { offset: from, size: stat.size, reset, rows: [] as unknown[], more: false };
+    const next = from + lastNl + 1;
+    return { offset: next, size: stat.size, reset, rows: parseJsonl(buf.subarray(0, lastNl).toString('utf8')), more: next < stat.size && len === maxBytes };
+  });
+  return answer ?? empty;
 }
 
 /** A generator the Design view can load. */
 export interface ModelEntry {
   id: string;
   label: string;
-  /** URL prefix of the folder: `${base}/generator/model.json` */
+  /** URL prefix of the folder (its public files are `${base}/…`). */
   base: string;
+  /** URL of the generator's model.json (tf.loadLayersModel). */
+  modelUrl: string;
   /** Argument for the CLI's generate (`--run …`), empty for the shipped default. */
   cliRun: string;
   config: ReturnType<typeof pickSummary>;
   default: boolean;
 }
 
-export function listModels(opts: { modelsRoot?: string; modelsCliPath: string; defaultModelDir: string; runsRoot: string; runsCliPath: string }): ModelEntry[] {
+export interface ModelRoots {
+  modelsRoot?: string;
+  modelsCliPath: string;
+  defaultModelDir: string;
+  runsRoot: string;
+  runsCliPath: string;
+}
+
+/** The generators the Design view offers: shipped models first, then runs with an exported generator. */
+export function listModels(opts: ModelRoots): ModelEntry[] {
   const { modelsRoot, modelsCliPath, runsRoot, runsCliPath } = opts;
-  let defaultReal: string | null = null;
-  try {
-    defaultReal = fs.realpathSync(opts.defaultModelDir);
-  } catch {
-    // no shipped model yet
-  }
+  const defaultReal = withFileInside(path.dirname(opts.defaultModelDir), [path.basename(opts.defaultModelDir)], 'dir', (d) => d.real);
   const out: ModelEntry[] = [];
-  if (modelsRoot) {
-    for (const f of listFolders(modelsRoot)) {
-      if (!hasGenerator(f.dir)) continue;
-      const { config } = readConfig(f.dir);
-      if (!config) continue;
-      out.push({ id: `model:${f.name}`, label: `${f.name} (shipped)`, base: `/models/${encodeURIComponent(f.name)}`, cliRun: f.dir === defaultReal ? '' : `--run ${path.posix.join(modelsCliPath, f.name)}`, config: pickSummary(config), default: false });
-    }
-  }
-  for (const f of listFolders(runsRoot)) {
-    if (!hasGenerator(f.dir)) continue;
-    const { config } = readConfig(f.dir);
-    if (!config) continue;
-    out.push({ id: `run:${f.name}`, label: f.name, base: `/runs/${encodeURIComponent(f.name)}`, cliRun: `--run ${path.posix.join(runsCliPath, f.name)}`, config: pickSummary(config), default: false });
-  }
+  const add = (kind: 'model' | 'run', f: Folder, label: string, cliRun: string) => {
+    if (!hasGenerator(f)) return;
+    const { config } = readConfig(f);
+    if (!config) return;
+    const base = `/${kind === 'model' ? 'models' : 'runs'}/${encodeURIComponent(f.name)}`;
+    out.push({ id: `${kind}:${f.name}`, label, base, modelUrl: `${base}/${RUN_FILES.generator}/${RUN_FILES.generatorModel}`, cliRun, config: pickSummary(config), default: false });
+  };
+  if (modelsRoot) for (const f of listFolders(modelsRoot)) add('model', f, `${f.name} (shipped)`, f.dir === defaultReal ? '' : `--run ${path.posix.join(modelsCliPath, f.name)}`);
+  for (const f of listFolders(runsRoot)) add('run', f, f.name, `--run ${path.posix.join(runsCliPath, f.name)}`);
   const def = out.find((m) => m.id === 'model:fashion') ?? out.find((m) => m.id.startsWith('run:')) ?? out[0];
   if (def) def.default = true;
   return out;

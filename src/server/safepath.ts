@@ -1,16 +1,16 @@
+/**
+ * Safe access to files under a folder the server shows, for a client that may be hostile and
+ * may be changing the folder while we read it.
+ *
+ * Every read opens first and checks what was opened: the kernel's own path of the open file
+ * (`/proc/self/fd/N`) must lie inside the folder's real path. The check and the read are
+ * about the same file, so swapping a folder for a symlink between them cannot leak a file
+ * from outside. Files are opened non-blocking (a planted FIFO cannot stall the server), and a
+ * file that vanishes is a 404.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-/** A request the server refuses, with the HTTP status to answer. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+import { HttpError } from './http';
 
 /**
  * Splits a raw request path (as sent, before any normalisation) into decoded segments.
@@ -41,11 +41,53 @@ export function splitRequestPath(rawPath: string): string[] {
   return out;
 }
 
+/** True when `p` (a real path) is `root` (a real path) or inside it. */
+export function isInside(realRoot: string, p: string): boolean {
+  return p === realRoot || p.startsWith(realRoot + path.sep);
+}
+
+/** Linux names every open file in /proc/self/fd; elsewhere the check falls back to realpath + inode. */
+const PROC_FD = (() => {
+  try {
+    return fs.statSync('/proc/self/fd').isDirectory();
+  } catch {
+    return false;
+  }
+})();
+
+const { O_RDONLY, O_NONBLOCK, O_DIRECTORY } = fs.constants;
+const O_NOCTTY = fs.constants.O_NOCTTY ?? 0;
+
+export interface OpenFile {
+  fd: number;
+  stat: fs.Stats;
+  /** Where the open file really is (inside the root). */
+  real: string;
+}
+
+function openFailure(err: unknown): HttpError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return new HttpError(403, 'forbidden');
+  if (code === 'EMFILE' || code === 'ENFILE') return new HttpError(503, 'too many open files; try again shortly', { 'Retry-After': '1' });
+  // ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG, …: as far as the client is concerned, not there.
+  return new HttpError(404, 'not found');
+}
+
+/** Where the open file `fd` really is (null if it was deleted meanwhile), judged by the kernel. */
+function openedPath(fd: number, candidate: string, stat: fs.Stats): string | null {
+  if (stat.nlink === 0) return null;
+  if (PROC_FD) return fs.readlinkSync(`/proc/self/fd/${fd}`);
+  const real = fs.realpathSync(candidate);
+  const again = fs.lstatSync(real);
+  return again.dev === stat.dev && again.ino === stat.ino ? real : '';
+}
+
 /**
- * Resolves `segments` under `root` and proves the real file (after following every symlink)
- * is still inside the real `root`. Returns the real path of an existing regular file.
+ * Opens `segments` under `root` (following symlinks) and proves the opened file lies inside
+ * the real `root`; 404 when absent or not of the `kind` asked, 403 when it leads outside.
+ * The caller owns the returned fd.
  */
-export function resolveInside(root: string, segments: string[]): string {
+export function openInside(root: string, segments: string[], kind: 'file' | 'dir' | 'any' = 'file'): OpenFile {
   let realRoot: string;
   try {
     realRoot = fs.realpathSync(root);
@@ -53,19 +95,68 @@ export function resolveInside(root: string, segments: string[]): string {
     throw new HttpError(404, 'not found');
   }
   const candidate = path.join(realRoot, ...segments);
-  // path.join already collapsed nothing dangerous (segments are checked), but be strict anyway.
-  if (candidate !== realRoot && !candidate.startsWith(realRoot + path.sep)) throw new HttpError(400, 'path escapes its folder');
-  let real: string;
+  // Segments are checked by splitRequestPath (or are the contract's names), but be strict anyway.
+  if (!isInside(realRoot, candidate)) throw new HttpError(400, 'path escapes its folder');
+  let fd: number;
   try {
-    real = fs.realpathSync(candidate);
-  } catch {
-    throw new HttpError(404, 'not found');
+    fd = fs.openSync(candidate, O_RDONLY | O_NONBLOCK | O_NOCTTY | (kind === 'dir' ? O_DIRECTORY : 0));
+  } catch (err) {
+    throw openFailure(err);
   }
-  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new HttpError(403, 'forbidden: path leads outside its folder');
-  return real;
+  try {
+    const stat = fs.fstatSync(fd);
+    const where = openedPath(fd, candidate, stat);
+    if (where === null) throw new HttpError(404, 'not found');
+    if (!isInside(realRoot, where)) throw new HttpError(403, 'forbidden: path leads outside its folder');
+    if ((kind === 'file' && !stat.isFile()) || (kind === 'dir' && !stat.isDirectory())) throw new HttpError(404, 'not found');
+    return { fd, stat, real: where };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err instanceof HttpError ? err : openFailure(err);
+  }
 }
 
-/** True when `p` (a real path) is `root` (a real path) or inside it. */
-export function isInside(realRoot: string, p: string): boolean {
-  return p === realRoot || p.startsWith(realRoot + path.sep);
+/** Runs `fn` on the file opened by `openInside`, closing it afterwards; null when it cannot be opened. */
+export function withFileInside<T>(root: string, segments: string[], kind: 'file' | 'dir' | 'any', fn: (f: OpenFile) => T): T | null {
+  let f: OpenFile;
+  try {
+    f = openInside(root, segments, kind);
+  } catch (err) {
+    if (err instanceof HttpError) return null;
+    throw err;
+  }
+  try {
+    return fn(f);
+  } finally {
+    fs.closeSync(f.fd);
+  }
+}
+
+/** Reads `length` bytes from `position` of an open file (fewer if it is shorter now). */
+export function readAt(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
+/** A whole small file under `root` as text; null when absent, outside, not a file or over `maxBytes`. */
+export function readTextInside(root: string, segments: string[], maxBytes: number): string | null {
+  return withFileInside(root, segments, 'file', ({ fd, stat }) => (stat.size > maxBytes ? null : readAt(fd, stat.size, 0).toString('utf8')));
+}
+
+/** Stats of a file or folder under `root`, or null (absent, outside). */
+export function statInside(root: string, segments: string[]): fs.Stats | null {
+  return withFileInside(root, segments, 'any', (f) => f.stat);
+}
+
+/** The entry names of a folder under `root`, read through the opened folder itself; throws when absent or outside. */
+export function readdirInside(root: string, segments: string[]): string[] {
+  const names = withFileInside(root, segments, 'dir', ({ fd }) => fs.readdirSync(PROC_FD ? `/proc/self/fd/${fd}` : path.join(fs.realpathSync(root), ...segments)));
+  if (names === null) throw new HttpError(404, 'not found');
+  return names;
 }

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/fixtures';
@@ -7,6 +9,7 @@ import { register } from '../cli/serve';
 import { UserError } from '../errors';
 
 const tmp = tempDir('fashion-gan-serve-cli-');
+const BIN = fileURLToPath(new URL('../../bin/fashion-gan.js', import.meta.url));
 afterAll(() => tmp.cleanup());
 
 function program(): { cmd: Command; out: string[] } {
@@ -39,7 +42,7 @@ describe('fashion-gan serve', () => {
     });
     try {
       const done = program().cmd.parseAsync(['node', 'fashion-gan', 'serve', '--port', '0', '--runs', runs]);
-      await vi.waitFor(() => expect(lines.join('')).toMatch(/http:\/\/127\.0\.0\.1:\d+\//), { timeout: 10_000 });
+      await vi.waitFor(() => expect(lines.join('')).toMatch(/http:\/\/127\.0\.0\.1:\d+\//), { timeout: 120_000, interval: 100 });
       const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(lines.join(''))![0];
       expect((await fetch(`${url}api/runs`)).status).toBe(200);
       process.emit('SIGINT');
@@ -48,5 +51,25 @@ describe('fashion-gan serve', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it('keeps serving and stops cleanly when its output pipe is closed (serve 2>&1 | head -1)', async () => {
+    const runs = path.join(tmp.dir, 'runs-pipe');
+    fs.mkdirSync(runs);
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--runs', runs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stderr.on('data', (d) => {
+        text += d;
+        const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text);
+        if (m) resolve(m[0]);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${text}`)));
+    });
+    child.stderr.destroy(); // the reader is gone, as `head -1` leaves it
+    expect((await fetch(`${url}api/runs`)).status).toBe(200);
+    child.kill('SIGINT'); // "stopping…" now goes to a closed pipe
+    expect(await exited).toBe(0);
   });
 });

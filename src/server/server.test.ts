@@ -1,40 +1,24 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeTinyFashion } from '../../test/fixtures';
+import { request, socketExchange } from '../../test/serve-process';
 import { UserError } from '../errors';
-import { makeFixtureRuns } from './fixture';
+import { makeFixtureRuns } from '../../test/fixture-runs';
 import { MAX_BODY_BYTES, startServer, type RunningServer } from './index';
 import { splitRequestPath } from './safepath';
 
 /** A raw HTTP request: the path goes on the wire exactly as given (no URL normalisation). */
-function raw(port: number, method: string, rawPath: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: rawPath, headers: { ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
+async function raw(port: number, method: string, rawPath: string, body?: string | Buffer, headers: Record<string, string> = {}) {
+  const a = await request(port, method, rawPath, { body, headers, timeoutMs: 120_000 });
+  if (a.status === 0) throw new Error(`${method} ${rawPath}: no answer (${a.failure})`);
+  return { status: a.status, headers: a.headers, body: a.body.toString('utf8') };
 }
 
 /** Bytes straight onto a socket, for requests no HTTP client would send. */
-function socketSend(port: number, payload: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(payload));
-    let out = '';
-    s.on('data', (d) => (out += d.toString()));
-    s.on('close', () => resolve(out));
-    s.on('error', () => resolve(out));
-    setTimeout(() => s.destroy(), 3000);
-  });
-}
+const socketSend = async (port: number, payload: string) => (await socketExchange(port, payload, { timeoutMs: 60_000 })).text;
 
 let tmp: { dir: string; cleanup: () => void };
 let runsDir: string;
@@ -62,7 +46,14 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(runsDir, 'fmnist-tiny', 'checkpoint'));
   fs.writeFileSync(path.join(runsDir, 'fmnist-tiny', 'checkpoint', 'latest.fgck'), 'private');
   fs.writeFileSync(path.join(runsDir, 'overview.md'), '# all runs\n');
-  server = await startServer({ port: 0, host: '127.0.0.1', runsDir, modelsDir: path.join(tmp.dir, 'no-models'), dataDir });
+  // Files a run folder may hold that are not the contract's public outputs.
+  fs.writeFileSync(path.join(runsDir, 'fmnist-tiny', 'secret.txt'), 'private');
+  fs.writeFileSync(path.join(runsDir, 'fmnist-tiny', 'notes.json'), '{"private": true}');
+  fs.writeFileSync(path.join(runsDir, 'fmnist-tiny', 'samples', 'planted.png'), 'private');
+  fs.writeFileSync(path.join(runsDir, 'fmnist-tiny', 'generator', 'extra.bin'), 'private');
+  // A FIFO where a public file belongs: opening it must not wait for a writer.
+  execFileSync('mkfifo', [path.join(runsDir, 'fmnist-cond', 'history.png')]);
+  server = await startServer({ port: 0, host: '127.0.0.1', runsDir, modelsDir: path.join(tmp.dir, 'no-models'), dataDir, bodyTimeoutMs: 1500 });
   port = server.port;
 });
 
@@ -114,8 +105,12 @@ describe('serve: files and API', () => {
     const detail = JSON.parse((await raw(port, 'GET', '/api/runs/fmnist-tiny')).body);
     expect(detail.samples.map((s: { file: string }) => s.file)).toContain('e0003-s00000060.png');
     expect(detail.samples[0]).toMatchObject({ epoch: 1, step: 20 });
+    expect(detail.samples.map((s: { file: string }) => s.file)).not.toContain('planted.png'); // only the contract's names
+    expect(detail.samples.map((s: { file: string }) => s.file)).not.toContain('evil.png');
     expect(detail.metrics).toHaveLength(3);
     expect(detail.files.progressGif).toBeTypeOf('number');
+    // The page takes every file's URL from the API (it spells no run-folder name itself).
+    for (const url of [detail.urls.progressGif, detail.samples[0].url, detail.lastSampleUrl, cond.modelUrl]) expect((await raw(port, 'GET', url)).status, url).toBe(200);
     expect(detail.reports.map((r: { path: string }) => r.path)).toContain('fmnist-tiny/compare.md');
     const reports = JSON.parse((await raw(port, 'GET', '/api/reports')).body).map((r: { path: string }) => r.path);
     expect(reports).toContain('overview.md');
@@ -127,8 +122,17 @@ describe('serve: files and API', () => {
       const r = await raw(port, 'GET', p);
       expect(r.status, p).toBe(200);
     }
-    expect((await raw(port, 'GET', '/runs/fmnist-tiny/progress.gif')).headers['content-type']).toBe('image/gif');
-    for (const p of ['/runs/fmnist-tiny/checkpoint/latest.fgck', '/runs/fmnist-cond/.lock', '/runs/fmnist-tiny', '/runs/', '/runs/nope/config.json', '/nope', '/api/nope', '/app/', '/app/server.test.ts', '/models/fashion/config.json']) {
+    const gif = await raw(port, 'GET', '/runs/fmnist-tiny/progress.gif');
+    expect(gif.headers['content-type']).toBe('image/gif');
+    // Static files carry the same security headers as the API.
+    for (const r of [gif, await raw(port, 'GET', '/app/main.js'), await raw(port, 'GET', '/')]) {
+      expect(r.headers['referrer-policy']).toBe('no-referrer');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['content-security-policy']).toContain("default-src 'self'");
+    }
+    const again = await raw(port, 'GET', '/runs/fmnist-tiny/progress.gif', undefined, { 'If-None-Match': String(gif.headers.etag) });
+    expect(again.status).toBe(304);
+    for (const p of ['/runs/fmnist-tiny/secret.txt', '/runs/fmnist-tiny/notes.json', '/runs/fmnist-tiny/samples/planted.png', '/runs/fmnist-tiny/generator/extra.bin', '/runs/fmnist-cond/history.png', '/runs/fmnist-tiny/checkpoint/latest.fgck', '/runs/fmnist-cond/.lock', '/runs/fmnist-tiny', '/runs/', '/runs/nope/config.json', '/nope', '/api/nope', '/app/', '/app/server.test.ts', '/models/fashion/config.json']) {
       const r = await raw(port, 'GET', p);
       expect(r.status, p).toBe(404);
       expect(r.body, p).not.toContain('private');
@@ -177,7 +181,8 @@ describe('serve: files and API', () => {
     expect((await raw(port, 'PUT', '/')).status).toBe(405);
     expect((await raw(port, 'GET', '/api/nearest')).status).toBe(405);
     expect((await raw(port, 'GET', '/', undefined, { Host: 'evil.example:80' })).status).toBe(421);
-    expect((await raw(port, 'GET', '/api/runs/fmnist-tiny/history?offset=-5')).status).toBe(400);
+    for (const offset of ['-5', '1e3', '0x10', '', '+1', '%201', '1.0', '99999999999999999999']) expect((await raw(port, 'GET', `/api/runs/fmnist-tiny/history?offset=${offset}`)).status, offset).toBe(400);
+    for (const offset of ['0', '10', '007']) expect((await raw(port, 'GET', `/api/runs/fmnist-tiny/history?offset=${offset}`)).status, offset).toBe(200);
   });
 
   it('streams history incrementally and starts over when the file is cut back', async () => {
@@ -256,6 +261,9 @@ describe('serve: nearest training images', () => {
       req.end();
     });
     expect([413, -1]).toContain(chunked);
+    // A body that never finishes arriving: 408, and the place in line is free again.
+    const slow = await socketSend(port, `POST /api/nearest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"model": `);
+    expect(slow).toMatch(/^HTTP\/1\.1 408 /);
     // Malformed HTTP.
     expect(await socketSend(port, 'GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     // Still serving.

@@ -12,12 +12,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backends/index';
-import { FileModelIO } from '../backends/fileio';
-import { loadDataset, CLASS_NAMES } from '../data/dataset';
-import { writeProgressGif, writeSampleGrid, writeHistoryPng } from '../training/artifacts';
-import { runPaths, sampleFileName } from '../run/paths';
-import { Rng } from '../util/rng';
+import { initBackend } from '../src/backends/index';
+import { FileModelIO } from '../src/backends/fileio';
+import { loadDataset, CLASS_NAMES } from '../src/data/dataset';
+import { writeProgressGif, writeSampleGrid, writeHistoryPng } from '../src/training/artifacts';
+import { runPaths, sampleFileName } from '../src/run/paths';
+import { Rng } from '../src/util/rng';
 
 const LATENT = 16;
 const PER_CLASS = 3;
@@ -176,7 +176,7 @@ export async function makeFixtureRuns(runsDir: string, opts: FixtureOptions = {}
       `| fmnist-tiny | fmnist-lms | ${stepsPerEpoch * epochs} | 31.9 | 0.026 | 6.7 |`,
       `| fmnist-cond | fmnist-cdcgan | ${stepsPerEpoch * epochs} | 29.4 | 0.022 | 6.9 |`,
       '',
-      'Both runs are fixtures made by src/server/fixture.ts, not real training.',
+      'Both runs are fixtures made by test/fixture-runs.ts, not real training.',
       '',
     ].join('\n'),
   );

@@ -1,0 +1,6 @@
+// Entry of the look-up worker thread (nearest-pool.ts): the TypeScript sources need tsx's
+// loader, which Node 20 does not pass on to worker threads.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./nearest-worker.ts');
