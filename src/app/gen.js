@@ -4,23 +4,6 @@ import { Rng } from '/lib/rng.js';
 
 const tf = /** @type {any} */ (window).tf;
 
-// Training-only layer of the project (src/models/dropout.ts). At inference it is the identity,
-// so the page registers a stand-in and generators that use it still load.
-class RunDropout extends tf.layers.Layer {
-  static className = 'RunDropout';
-  constructor(config) {
-    super(config);
-    this.rate = config.rate ?? 0;
-  }
-  call(inputs) {
-    return Array.isArray(inputs) ? inputs[0] : inputs;
-  }
-  getConfig() {
-    return { ...super.getConfig(), rate: this.rate };
-  }
-}
-tf.serialization.registerClass(RunDropout);
-
 /** Latent of design `seed`: `new Rng(seed).normal(latentDim)`, exactly as `fashion-gan generate --seed`. */
 export function latentForSeed(seed, latentDim) {
   return new Rng(seed >>> 0).normal(latentDim);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchPixels } from '../data/dataset';
 import { readTidy } from '../util/tensors';
 import { yieldToEventLoop } from './features';
+import { nearestNeighbours, nearestNeighboursChunked } from './nearest';
 import type { MetricSpec, NearestExample } from './types';
 
 /**
@@ -117,20 +118,22 @@ export const noveltyMetric: MetricSpec = {
     const sampleNn = await nearestOnBackend(fake.pixels, n, px, pool, trainChunk, undefined, (f) => progress('novelty: samples', f));
     const testNn = await real.testNearestTrain(nTest, pool, (f) => progress('novelty: test images', f));
     const { rate, threshold } = memorisationRate(sampleNn.distance, testNn);
-    // A few worked examples: the nearest training image in pixels (from the search above) and in features.
+    // A few worked examples, with exact distances: the project's one k-NN scan (shared with the
+    // app's "never existed" look-ups) in pixels and in features.
     const show = Math.min(options.nearestExamples, n);
+    const byPixels = nearestNeighboursChunked(fake.pixels.subarray(0, show * px), px, pool, trainChunk, 1);
     const trainFeat = show > 0 ? await real.poolFeatures(pool) : new Float32Array(0);
-    const byFeatures = await nearestInPool(fake.features.subarray(0, show * real.dim), show, trainFeat, pool, real.dim);
+    const byFeatures = nearestNeighbours(fake.features.subarray(0, show * real.dim), trainFeat, real.dim, 1);
     const names = real.data.classNames;
     const nearest: NearestExample[] = Array.from({ length: show }, (_, i) => ({
       sample: i,
       sampleClass: names[argmax(fake.probs, i, real.classes)]!,
-      trainIndex: sampleNn.index[i]!,
-      trainClass: names[train.labels[sampleNn.index[i]!]!]!,
-      pixelDistance: sampleNn.distance[i]!,
-      featureTrainIndex: byFeatures.index[i]!,
-      featureTrainClass: names[train.labels[byFeatures.index[i]!]!]!,
-      featureDistance: byFeatures.distance[i]!,
+      trainIndex: byPixels[i]![0]!.index,
+      trainClass: names[train.labels[byPixels[i]![0]!.index]!]!,
+      pixelDistance: byPixels[i]![0]!.distance,
+      featureTrainIndex: byFeatures[i]![0]!.index,
+      featureTrainClass: names[train.labels[byFeatures[i]![0]!.index]!]!,
+      featureDistance: byFeatures[i]![0]!.distance,
     }));
     return {
       memorisationRate: rate,
