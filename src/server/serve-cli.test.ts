@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/fixtures';
-import { register } from '../cli/serve';
+import { register } from '../cli/commands/serve';
 import { UserError } from '../errors';
 
 const tmp = tempDir('fashion-gan-serve-cli-');
