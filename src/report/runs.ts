@@ -10,7 +10,8 @@ import { parseJsonl, readJsonl } from '../run/jsonl';
 import { liveLockOwner } from '../run/lock';
 import { runPaths } from '../run/paths';
 import { readCheckpointMeta } from '../training/checkpoint';
-import { targetSteps } from '../training/target';
+import { resolveTarget, targetSteps } from '../training/target';
+import { extensionFlags } from './training';
 
 /**
  * training: a live trainer holds the run's lock; finished: its checkpoint reached the target;
@@ -165,4 +166,20 @@ export function listRuns(root: string): RunStatus[] {
       return { name: path.basename(path.resolve(dir)), dir, status: 'damaged', step: 0, epochs: 0, checkpointStep: null, trainSeconds: 0, problem: err.message };
     }
   });
+}
+
+/**
+ * Where `train --resume DIR` stands before anything loads: the run's config, the step and
+ * training seconds its checkpoint holds, the target it will train to (the saved one, or the one
+ * `flags` set), whether that is reached already, and if so the flags that would extend it.
+ */
+export function planResume(dir: string, flags: { steps?: number; epochs?: number; minutes?: number }) {
+  if (!fs.existsSync(dir)) throw new UserError(`--resume ${dir}: no such run folder`);
+  if (!fs.statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: not a folder`);
+  const { config, status } = readRunStatus(dir);
+  const at = { step: status.checkpointStep ?? 0, trainSeconds: status.checkpointStep === null ? 0 : status.trainSeconds };
+  const { target } = resolveTarget(flags, config.target, true, at.trainSeconds);
+  const reached = targetReached(target, config.stepsPerEpoch, at);
+  const byTime = target.minutes !== undefined && at.trainSeconds >= target.minutes * 60;
+  return { config, status, at, target, reached, extension: reached ? extensionFlags(target, config.stepsPerEpoch, byTime) : '' };
 }

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { BackendName } from '../../backends/index';
@@ -9,9 +8,9 @@ import { getPreset } from '../../models/presets';
 import type { Preset } from '../../models/spec';
 import { readRunConfig } from '../../run/config';
 import { runPaths } from '../../run/paths';
-import { readRunStatus, targetReached } from '../../report/runs';
-import { extensionFlags, trainingSummary, type StopReason, type TrainingSummary } from '../../report/training';
-import { describeTarget, resolveTarget } from '../../training/target';
+import { planResume } from '../../report/runs';
+import { trainingSummary, type StopReason, type TrainingSummary } from '../../report/training';
+import { describeTarget } from '../../training/target';
 import { formatDuration, progressReporter } from '../progress';
 import { commandLine, onOutputClosed, output, plural, printJson, say, showPath, useBackend, withExamples } from '../shared';
 import { addTrainOptions, applyConfigFile, clashingWithResume, modelOverrides } from '../train-options';
@@ -37,19 +36,6 @@ function newRunPreset(cmd: Command): Preset {
     preset.classFilter = o.class as string;
   }
   return preset;
-}
-
-/**
- * Before anything loads, where a resume stands: config.json read, the target it will train to
- * resolved, and whether that target is reached already (then there is nothing to do).
- */
-function planResume(dir: string, flags: { steps?: number; epochs?: number; minutes?: number }) {
-  if (!fs.existsSync(dir)) throw new UserError(`--resume ${dir}: no such run folder`);
-  if (!fs.statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: not a folder`);
-  const { config, status } = readRunStatus(dir);
-  const at = { step: status.checkpointStep ?? 0, trainSeconds: status.checkpointStep === null ? 0 : status.trainSeconds };
-  const { target } = resolveTarget(flags, config.target, true, at.trainSeconds);
-  return { config, status, at, target, reached: targetReached(target, config.stepsPerEpoch, at) };
 }
 
 /** The end-of-training report on stderr: the numbers, the run folder, and what to run next. */
@@ -117,8 +103,7 @@ export function register(program: Command): void {
       if (clashing.length) throw new UserError(`--resume continues a run as it was configured; drop ${clashing.join(', ')}`);
       const plan = planResume(resume, length);
       if (plan.reached) {
-        const flags = extensionFlags(plan.target, plan.config.stepsPerEpoch, plan.target.minutes !== undefined && plan.at.trainSeconds >= plan.target.minutes * 60);
-        const next = `fashion-gan train --resume ${showPath(resume)} ${flags}`;
+        const next = `fashion-gan train --resume ${showPath(resume)} ${plan.extension}`;
         say(`${showPath(resume)}: already at step ${plan.at.step.toLocaleString('en-US')}, its target (${describeTarget(plan.target)}) is reached; to train on: ${next}`);
         if (o.json) printJson({ runDir: showPath(resume), step: plan.at.step, target: plan.target, targetReached: true, next });
         return;
