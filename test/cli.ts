@@ -46,6 +46,3 @@ export async function waitFor(ready: () => boolean, child: { exitCode: number | 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-/** The lines of a message stream without the backend banner. */
-export const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { BACKENDS, type BackendName } from '../backends/index';
+import { BACKENDS, initBackend, type BackendName } from '../backends/index';
 
 /** The preset `train` and `summary` use when none is named. */
 export const DEFAULT_PRESET = 'fashion';
@@ -73,7 +73,6 @@ export function backendOption(): Option {
 
 /** Activates the backend and says which one runs (and why faster ones were skipped) once. */
 export async function useBackend(name: BackendName, quiet = false): Promise<string> {
-  const { initBackend } = await import('../backends/index');
   const choice = await initBackend(name);
   const threads = choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : '';
   if (!quiet) say(`backend: ${choice.name}${threads}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
