@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds the optional OpenBLAS-backed TF.js kernels in native/ (see native/README.md).
-// Never fails the install: without libopenblas-dev, or when the compile fails, it prints one
-// line and exits 0, and the app falls back to the wasm/cpu backends.
+// Builds the native TF.js kernels in native/ (see native/README.md): with OpenBLAS when
+// native/find-blas.cjs finds it, else with the addon's own GEMM. Never fails the install: when
+// the compile fails (no g++ or make), it prints one line and exits 0, and the app falls back to
+// the wasm/cpu backends.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,21 +12,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = join(root, 'native');
 
-const headers = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'];
-const libs = [
-  '/usr/lib/x86_64-linux-gnu/libopenblas.so',
-  '/usr/lib/aarch64-linux-gnu/libopenblas.so',
-  '/usr/lib/libopenblas.so',
-  '/usr/lib64/libopenblas.so',
-];
+const { findOpenblas } = createRequire(import.meta.url)(join(nativeDir, 'find-blas.cjs'));
 if (process.env.FASHION_NATIVE_SKIP === '1') {
   console.log('native backend skipped: FASHION_NATIVE_SKIP=1');
   process.exit(0);
 }
-if (!headers.some((p) => existsSync(p)) || !libs.some((p) => existsSync(p))) {
-  console.log('native backend skipped: libopenblas-dev not installed');
-  process.exit(0);
-}
+const openblas = findOpenblas();
 
 function findNodeGyp() {
   const require = createRequire(import.meta.url);
@@ -64,4 +56,4 @@ if (res.status !== 0 || !existsSync(built)) {
   if (tail) console.log(tail);
   process.exit(0);
 }
-console.log(`native backend built: ${built}`);
+console.log(`native backend built: ${built} (GEMM: ${openblas ? 'OpenBLAS, and the builtin one' : process.env.FASHION_NATIVE_BLAS === 'builtin' ? 'builtin, FASHION_NATIVE_BLAS=builtin' : 'builtin, OpenBLAS not found'})`);

@@ -1,6 +1,6 @@
 // Writes the README's figures from a conditional run (default: the shipped models/fashion):
 //   docs/figures/per-class.png   for each class, a row of 8 real training images | 8 generated designs
-// Usage: npx tsx scripts/readme-figures.ts [--run DIR] [--seed S]
+// Usage: npx tsx scripts/readme-figures.ts [--run DIR] [--seed S] [--out FILE.png]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../src/backends/index';
@@ -34,7 +34,8 @@ for (let k = 0; k < rows; k++) {
   cells.set(fakePx, (rowStart + perRow + 1) * h * w * c);
 }
 const grid = tileGrid(cells, rows * (2 * perRow + 1), h, w, c as 1 | 3, 2 * perRow + 1, 2, 2);
-fs.mkdirSync('docs/figures', { recursive: true });
-fs.writeFileSync(path.join('docs/figures', 'per-class.png'), encodePng(grid));
-console.log(`wrote docs/figures/per-class.png: ${rows} classes (${gen.classNames.join(', ')}), real | generated`);
+const out = arg('--out') ?? path.join('docs', 'figures', 'per-class.png');
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, encodePng(grid));
+console.log(`wrote ${out}: ${rows} classes (${gen.classNames.join(', ')}), real | generated`);
 gen.model.dispose();

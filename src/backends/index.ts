@@ -4,8 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { UserError } from '../errors';
 import { registerFileRouters } from './fileio';
-import { patchSegmentSum, patchWasmKernels } from './wasm-kernels';
-import { startWasmWorkers, wasmWorkerStats } from './wasm-workers';
+import { patchSegmentSum, patchWasmKernels } from './wasm/kernels';
+import { startWasmWorkers, wasmWorkerStats } from './wasm/workers';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -42,6 +42,8 @@ export interface BackendChoice {
   notes: string[];
   /** Threads the wasm backend computes on (this one and its workers). */
   threads?: number;
+  /** What computes inside, for the startup line: the native backend's GEMM. */
+  detail?: string;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
     const ok = await tf.setBackend(name);
     await tf.ready();
     if (ok && tf.getBackend() === name) {
+      if (name === 'native') return { name, notes, detail: (await import('./native/index')).nativeGemmLabel() };
       if (name !== 'wasm') return { name, notes };
       const why = await startWasmWorkers();
       if (why) notes.push(why);

@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backends/index';
+import { UserError } from '../errors';
 import { buildDiscriminator, buildGenerator } from '../models/builder';
 import type { Preset } from '../models/spec';
 import { Adam } from '../training/adam';
 import { trainStep, type Gan } from '../training/step';
-import { UserError } from '../errors';
 import { Rng } from '../util/rng';
 import { KernelProfiler, type KernelRow } from './profile';
 import { PREDICT_BATCH, readTidy } from '../util/tensors';
@@ -26,6 +26,21 @@ export interface BenchResult {
   profile?: KernelRow[];
 }
 
+/** What bench can time: a backend, or the native backend with one GEMM (native-builtin, native-openblas). */
+export const BENCH_BACKENDS = ['native', 'native-builtin', 'native-openblas', 'wasm', 'cpu', 'tensorflow'] as const;
+export type BenchBackend = (typeof BENCH_BACKENDS)[number];
+
+/** Activates `name`; for native-<gemm>, the native backend with that GEMM. Returns the name to report and how to undo the GEMM choice. */
+async function useBenchBackend(name: BenchBackend | BackendName): Promise<{ name: string; restore: () => void }> {
+  const gemm = name === 'native-builtin' ? 'builtin' : name === 'native-openblas' ? 'openblas' : null;
+  const chosen = await initBackend(gemm ? 'native' : (name as BackendName));
+  if (!gemm) return { name: chosen.name, restore: () => {} };
+  const { setNativeGemm } = await import('../backends/native/index');
+  const why = setNativeGemm(gemm);
+  if (why) throw new UserError(`--backend ${name}: ${why}`);
+  return { name, restore: () => void setNativeGemm('default') };
+}
+
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -36,15 +51,15 @@ export const median = (xs: number[]) => {
  * data of the right shape) and the generation of 64 images, after `warmup` untimed steps.
  * Reports medians.
  */
-export async function benchBackend(preset: Preset, backend: BackendName, batchSize: number, steps: number, warmup = 2, profile = false): Promise<BenchResult> {
-  const chosen = await initBackend(backend);
+export async function benchBackend(preset: Preset, backend: BenchBackend | BackendName, batchSize: number, steps: number, warmup = 2, profile = false): Promise<BenchResult> {
+  const chosen = await useBenchBackend(backend);
   const { model } = preset;
   const rng = new Rng(1);
   const generator = buildGenerator(model, 1);
   const discriminator = buildDiscriminator(model, 2);
   const gan: Gan = { generator, discriminator, optG: new Adam(preset.optimizerG, generator.trainableWeights), optD: new Adam(preset.optimizerD, discriminator.trainableWeights) };
   const real = tf.tensor4d(rng.normal(batchSize * model.imageShape.reduce((a, b) => a * b, 1)).map((v) => Math.tanh(v)), [batchSize, ...model.imageShape]);
-  const profiler = profile ? new KernelProfiler(chosen.name) : null;
+  const profiler = profile ? new KernelProfiler(tf.getBackend()) : null;
   try {
     const stepSeconds: number[] = [];
     let numTensorsBefore = 0;
@@ -82,6 +97,7 @@ export async function benchBackend(preset: Preset, backend: BackendName, batchSi
     };
   } finally {
     profiler?.stop();
+    chosen.restore();
     tf.dispose(real);
     gan.optG.dispose();
     gan.optD.dispose();
@@ -106,13 +122,13 @@ export function benchPyTorch(preset: string, batchSize: number, steps: number): 
 }
 
 /** Presets bench/torch_step.py rebuilds in PyTorch. */
-export const TORCH_PRESETS = ['fmnist-lms', 'cifar-lms'];
+export const TORCH_PRESETS = ['fmnist-lms', 'cifar-lms', 'fashion'];
 
 export type TorchRun = { trainImagesPerSec: number; generate64Ms: number; torch: string; threads: number };
 
 export interface BenchOptions {
   preset: Preset;
-  backends: BackendName[];
+  backends: BenchBackend[];
   batchSize: number;
   steps: number;
   /** alternate PyTorch and every backend this many times */

@@ -180,7 +180,7 @@ describe('bench rejects nonsense', () => {
     ...['0', '1001', 'x'].map((v): [string[], RegExp] => [['--steps', v], whole(1, 1000)]),
     ...['0', '101', '1.5'].map((v): [string[], RegExp] => [['--rounds', v], whole(1, 100)]),
     [['--preset', 'nope'], /--preset nope: unknown preset/],
-    [['--backend', 'gpu'], /--backend gpu: unknown backend \(allowed: native, wasm, cpu, tensorflow\)/],
+    [['--backend', 'gpu'], /--backend gpu: unknown backend \(allowed: native, native-builtin, native-openblas, wasm, cpu, tensorflow\)/],
     [['--backend', 'wasm,gpu'], /--backend gpu: unknown backend/],
   ])('bench %j', async (args, message) => {
     expectOneLineRejection(await cli(['bench', '--no-torch', ...args]), message);

@@ -75,7 +75,8 @@ export function backendOption(): Option {
 export async function useBackend(name: BackendName, quiet = false): Promise<string> {
   const choice = await initBackend(name);
   const threads = choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : '';
-  if (!quiet) say(`backend: ${choice.name}${threads}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
+  const detail = choice.detail ? `, ${choice.detail}` : '';
+  if (!quiet) say(`backend: ${choice.name}${threads}${detail}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
   return choice.name;
 }
 

@@ -39,7 +39,7 @@ export interface EvaluateOptions {
  * Computes the selected metrics for images (pixels in [-1, 1], [n, h, w, c] row-major) against
  * `dataset`'s test split. Leaves no tensors behind.
  */
-export async function evaluateImages(pixels: Float32Array, n: number, o: EvaluateOptions & { dataset: DatasetName; classFilter?: number | null }): Promise<Evaluation> {
+export async function evaluateImages(pixels: Float32Array, n: number, o: EvaluateOptions & { dataset: DatasetName; classFilter?: number | null; labels?: Int32Array }): Promise<Evaluation> {
   const names = resolveMetricNames(o.metrics, o.full ?? true);
   if (n < 2) throw new UserError(`--samples ${n}: need at least 2 samples`);
   const timings: Record<string, number> = {};
@@ -55,7 +55,7 @@ export async function evaluateImages(pixels: Float32Array, n: number, o: Evaluat
   timings.features = (performance.now() - t) / 1000;
   const ctx: MetricContext = {
     real,
-    fake: { pixels, n, features: f.features, probs: f.probs },
+    fake: { pixels, n, features: f.features, probs: f.probs, labels: o.labels },
     shape,
     seed: o.seed,
     options: {
@@ -78,14 +78,19 @@ export async function evaluateImages(pixels: Float32Array, n: number, o: Evaluat
   return result;
 }
 
+/** The classes `sampleGenerator` asks a conditional generator for: sample i gets class i mod classes (or the run's one class). */
+export function sampleLabels(gen: LoadedGenerator, count: number): Int32Array | undefined {
+  return gen.conditional ? Int32Array.from({ length: count }, (_, i) => gen.config.classFilter ?? i % gen.numClasses) : undefined;
+}
+
 /** Draws `count` samples (seeds seed … seed+count−1; conditional models cycle the classes) as pixels in [-1, 1]. */
 export function sampleGenerator(gen: LoadedGenerator, count: number, seed: number, chunk = 250): Float32Array {
   const px = gen.imageShape[0] * gen.imageShape[1] * gen.imageShape[2];
   const out = new Float32Array(count * px);
+  const labels = sampleLabels(gen, count);
   for (let i = 0; i < count; i += chunk) {
     const m = Math.min(chunk, count - i);
-    const labels = gen.conditional ? Int32Array.from({ length: m }, (_, k) => gen.config.classFilter ?? (i + k) % gen.numClasses) : undefined;
-    const images = generateBatch(gen, latentsForSeeds(seed + i, m, gen.latentDim), labels);
+    const images = generateBatch(gen, latentsForSeeds(seed + i, m, gen.latentDim), labels?.subarray(i, i + m));
     out.set(images.dataSync(), i * px);
     images.dispose();
   }
@@ -98,7 +103,7 @@ export async function evaluateGenerator(gen: LoadedGenerator, o: EvaluateOptions
   const t = performance.now();
   const pixels = sampleGenerator(gen, o.samples, o.seed);
   const sampling = (performance.now() - t) / 1000;
-  const r = await evaluateImages(pixels, o.samples, { ...o, dataset: gen.config.dataset, classFilter: gen.config.classFilter });
+  const r = await evaluateImages(pixels, o.samples, { ...o, dataset: gen.config.dataset, classFilter: gen.config.classFilter, labels: sampleLabels(gen, o.samples) });
   r.timings = { sampling, ...r.timings };
   return r;
 }
@@ -111,7 +116,7 @@ export async function evaluateGenerator(gen: LoadedGenerator, o: EvaluateOptions
 export function trainingEvaluator(o: { samples?: number; dataDir?: string; classifierDir?: string } = {}): TrainingEvaluator {
   return async (generator, config) => {
     const gen: LoadedGenerator = { model: generator, config, runDir: '', latentDim: config.latentDim, imageShape: config.imageShape, conditional: config.conditional, numClasses: config.numClasses, classNames: config.classNames };
-    const r = await evaluateGenerator(gen, { samples: o.samples ?? 1000, seed: 1_000_000, full: false, metrics: ['fd', 'kid', 'recognisability', 'classifierScore'], dataDir: o.dataDir, classifierDir: o.classifierDir });
-    return { fd: r.fd, kid: r.kid, recognisability: r.recognisability, classifierScore: r.classifierScore };
+    const r = await evaluateGenerator(gen, { samples: o.samples ?? 1000, seed: 1_000_000, full: false, dataDir: o.dataDir, classifierDir: o.classifierDir });
+    return { fd: r.fd, kid: r.kid, recognisability: r.recognisability, classifierScore: r.classifierScore, ...(r.classFidelity !== undefined ? { classFidelity: r.classFidelity } : {}) };
   };
 }

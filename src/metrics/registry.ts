@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { classFidelityMetric } from './class-fidelity';
 import { classifierScoreMetric } from './classifier-score';
 import { coverageMetric } from './coverage';
 import { fdFloorMetric, fdMetric } from './fd';
@@ -22,6 +23,7 @@ const REGISTERED: readonly MetricSpec[] = [
   recognisabilityMetric,
   classifierScoreMetric,
   coverageMetric,
+  classFidelityMetric,
   precisionRecallMetric,
   noveltyMetric,
 ];

@@ -53,6 +53,9 @@ export interface Evaluation {
   classifierScore: number;
   /** share of samples per predicted class */
   coverage: number[];
+  /** conditional generators: share of samples classified as the class they were asked for, overall and per class */
+  classFidelity?: number;
+  classFidelityPerClass?: number[];
   precision?: number;
   recall?: number;
   /** density and coverage (Naeem et al. 2020): robust to outliers of the real set, unlike precision */
@@ -130,7 +133,8 @@ export interface MetricOptions {
 /** What a metric sees: the real statistics, and the samples as pixels, features and probabilities. */
 export interface MetricContext {
   real: RealStats;
-  fake: { pixels: Float32Array; n: number; features: Float32Array; probs: Float32Array };
+  /** the samples; `labels` are the classes a conditional generator was asked for */
+  fake: { pixels: Float32Array; n: number; features: Float32Array; probs: Float32Array; labels?: Int32Array };
   shape: [number, number, number];
   seed: number;
   options: MetricOptions;

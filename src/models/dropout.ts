@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { nativeDropoutMask } from '../backends/native/index';
+import { DROPOUT_MASK } from '../backends/kernel-names';
 import type { Rng } from '../util/rng';
 
 /**
@@ -36,9 +36,10 @@ export class RunDropout extends tf.layers.Layer {
     if (!kwargs.training || this.rate === 0) return x;
     if (!maskRng) throw new Error('RunDropout: called in training mode outside withDropoutRng');
     const rng = maskRng;
-    // On the native backend the addon draws the mask on all cores, from a seed the run's RNG gives.
-    const fast = tf.getBackend() === 'native' ? nativeDropoutMask(x.size, this.rate, rng.nextSeed()) : null;
-    if (fast) return tf.tidy(() => tf.mul(x, tf.tensor(fast, x.shape, 'float32')));
+    // A backend with a mask kernel (native: all cores) draws it from a seed the run's RNG gives.
+    if (tf.getKernel(DROPOUT_MASK, tf.getBackend())) {
+      return tf.tidy(() => tf.mul(x, tf.engine().runKernel(DROPOUT_MASK, {}, { shape: x.shape, rate: this.rate, seed: rng.nextSeed() }) as tf.Tensor));
+    }
     return tf.tidy(() => {
       const scale = 1 / (1 - this.rate);
       const threshold = Math.round(this.rate * 16777216);
@@ -53,3 +54,18 @@ export class RunDropout extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(RunDropout);
+
+/**
+ * A saved model's topology with the training-only layers replaced by stock ones: RunDropout
+ * becomes Keras's Dropout (the same rate; the identity at inference), so an exported generator
+ * loads with a plain tf.loadLayersModel anywhere — the page needs no stand-in.
+ */
+export function stockTopology(topology: unknown): unknown {
+  if (Array.isArray(topology)) return topology.map(stockTopology);
+  if (topology === null || typeof topology !== 'object') return topology;
+  const o = topology as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = stockTopology(v);
+  if (o.class_name === RunDropout.className) out.class_name = 'Dropout';
+  return out;
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FUSED_ADAM } from '../backends/native/kernels';
+import { FUSED_ADAM } from '../backends/kernel-names';
 import type { OptimizerSpec } from '../models/spec';
 
 /**

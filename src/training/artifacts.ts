@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FileModelIO } from '../backends/fileio';
+import { stockTopology } from '../models/dropout';
 import { renderHistoryPng, type HistoryRow, type MetricRow } from '../output/chart';
 import { encodeGif } from '../output/gif';
 import { labelledGridPng, type GridLabels } from '../output/caption';
@@ -90,12 +91,14 @@ export interface GeneratorProvenance {
 }
 
 /**
- * Exports the generator as a stock TF.js Layers model (generator/model.json + weights.bin),
- * recording in model.json the step it was saved at, so an evaluation can say what it measured.
+ * Exports the generator as a stock TF.js Layers model (generator/model.json + weights.bin; no
+ * training-only layers), recording in model.json the step it was saved at, so an evaluation can
+ * say what it measured.
  */
 export async function exportGenerator(generator: tf.LayersModel, dir: string, provenance?: GeneratorProvenance): Promise<void> {
   if (provenance) generator.setUserDefinedMetadata({ fashionGan: { ...provenance } });
-  await generator.save(new FileModelIO(dir));
+  const file = new FileModelIO(dir);
+  await generator.save({ save: (artifacts) => file.save({ ...artifacts, modelTopology: stockTopology(artifacts.modelTopology) as object }) });
 }
 
 /** The provenance recorded in a loaded generator, if any (generators exported before it was recorded have none). */

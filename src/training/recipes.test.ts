@@ -4,13 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeTinyFashion } from '../../test/fixtures';
 import { initBackend } from '../backends/index';
-import { unsortedSegmentSum } from '../backends/wasm-kernels';
+import { unsortedSegmentSum } from '../backends/wasm/kernels';
 import { generateToFile, loadGenerator, generateBatch } from '../generate';
 import { buildGenerator } from '../models/builder';
 import { SNDense } from '../models/layers';
 import { applyOverrides } from '../models/overrides';
 import { getPreset } from '../models/presets';
 import { Rng } from '../util/rng';
+import { exportGenerator } from './artifacts';
 import { diffAugment } from './augment';
 import { loadCheckpoint } from './checkpoint';
 import { WeightEma } from './ema';
@@ -98,6 +99,25 @@ describe('recipes beyond the seed', () => {
 });
 
 describe('recipe building blocks', () => {
+  it('an exported generator holds no training-only layer: RunDropout is saved as stock Dropout, same outputs', async () => {
+    const spec = structuredClone(getPreset('fmnist-lms').model);
+    spec.generator.blocks[0]!.dropout = 0.25;
+    const g = buildGenerator(applyOverrides({ ...getPreset('fmnist-lms'), model: spec }, { filtersScale: 0.125 }).model, 4);
+    expect(g.layers.some((l) => l.getClassName() === 'RunDropout')).toBe(true);
+    const dir = path.join(tmp.dir, 'exported-dropout');
+    await exportGenerator(g, dir);
+    const text = fs.readFileSync(path.join(dir, 'model.json'), 'utf8');
+    expect(text).not.toContain('RunDropout');
+    expect(text).toContain('"class_name":"Dropout"');
+    const loaded = await tf.loadLayersModel(`file://${dir}/model.json`);
+    const z = tf.tensor2d(new Rng(3).normal(2 * 100), [2, 100]);
+    const [a, b] = [g, loaded].map((m) => (m.predict(z) as tf.Tensor).dataSync());
+    expect(Array.from(b!)).toEqual(Array.from(a!));
+    tf.dispose(z);
+    g.dispose();
+    loaded.dispose();
+  });
+
   it("WGAN-GP's penalty is (‖w‖ − 1)² for a linear critic", () => {
     const w = tf.tensor4d(new Rng(2).normal(2 * 3 * 3 * 1), [1, 3, 3, 2]);
     const critic = (x: tf.Tensor) => tf.sum(tf.mul(x, w), [1, 2, 3]);

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 /** The C++ side (native/src/addon.cc). All arrays are caller-allocated; shapes are checked here in TS. */
 export interface NativeAddon {
-  info(): { threads: number; blasThreads: number; blasConfig: string };
+  /** openblas: built with OpenBLAS; gemm: the GEMM in use; gemmKernel: the builtin GEMM's micro-kernels (avx512, avx2, portable). */
+  info(): { threads: number; openblas: boolean; blasThreads: number; blasConfig: string; gemm: 'openblas' | 'builtin'; gemmKernel: string };
+  /** Chooses the GEMM ('openblas' | 'builtin' | '' = default) and the builtin's micro-kernels ('avx512' | 'avx2' | 'portable' | ''); false (nothing changed) when unavailable. */
+  setGemm(gemm: string, kernel: string): boolean;
   /** Pool threads, OpenBLAS threads (1: the pool splits GEMMs), optional im2col chunk size in floats. */
   setThreads(poolThreads: number, blasThreads: number, scratchFloats?: number): void;
   matMul(
@@ -12,6 +15,11 @@ export interface NativeAddon {
     batchA: number, batchB: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean,
     bias: Float32Array | null, act: number, alpha: number,
+  ): void;
+  /** C = op(A)·op(B) + beta·C (beta 0 or 1) with leading dimensions, row-major: the GEMM the kernels use (for tests). */
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number,
   ): void;
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, params: Int32Array, bias: Float32Array | null, act: number, alpha: number): void;
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, params: Int32Array): void;
@@ -44,11 +52,11 @@ export function addonPath(): string {
   return process.env.FASHION_NATIVE_ADDON ?? fileURLToPath(new URL('../../../native/build/Release/fashion_native.node', import.meta.url));
 }
 
-/** True when OpenBLAS headers and library are installed (so the addon can be built). */
+/** True when OpenBLAS headers and library are installed (so the addon can be built): native/find-blas.cjs, as the build uses. */
 export function openblasInstalled(): boolean {
-  const header = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'].some((p) => existsSync(p));
-  const lib = ['/usr/lib/x86_64-linux-gnu/libopenblas.so', '/usr/lib/aarch64-linux-gnu/libopenblas.so', '/usr/lib/libopenblas.so', '/usr/lib64/libopenblas.so'].some((p) => existsSync(p));
-  return header && lib;
+  const require = createRequire(import.meta.url);
+  const { findOpenblas } = require(fileURLToPath(new URL('../../../native/find-blas.cjs', import.meta.url))) as { findOpenblas(): unknown };
+  return findOpenblas() !== null;
 }
 
 let cached: NativeAddon | string | undefined;
@@ -58,9 +66,7 @@ export function loadAddon(): NativeAddon | string {
   if (cached !== undefined) return cached;
   const path = addonPath();
   if (!existsSync(path)) {
-    cached = openblasInstalled()
-      ? `native addon not built (${path} missing): run node scripts/build-native.mjs`
-      : 'native addon not built: libopenblas-dev not installed';
+    cached = `native addon not built (${path} missing): run node scripts/build-native.mjs (needs g++ and make)`;
     return cached;
   }
   try {

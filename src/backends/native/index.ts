@@ -4,6 +4,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
 import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, registerReductionGradients, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
+import { DROPOUT_MASK } from '../kernel-names';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
 
@@ -12,6 +13,7 @@ const PRIORITY = 1;
 
 let state: string | null | undefined;
 const hits = new Map<string, number>();
+const fallbacks = new Map<string, number>();
 
 /** Recycled kernel outputs (see recycler.ts): at most a quarter of the machine's memory waits in it. */
 export const recycler = new Recycler(Math.min(4 * 2 ** 30, totalmem() / 4));
@@ -47,6 +49,10 @@ export function registerNativeBackend(): string | null {
     state = addon;
     return state;
   }
+  if (process.env.FASHION_NATIVE_BLAS === 'openblas' && !addon.info().openblas) {
+    state = 'FASHION_NATIVE_BLAS=openblas, but the native addon was built without OpenBLAS (install libopenblas-dev, then run node scripts/build-native.mjs)';
+    return state;
+  }
   if (tf.findBackendFactory('native') == null) {
     tf.registerBackend('native', () => new NativeBackend(), PRIORITY);
   }
@@ -64,7 +70,8 @@ export function registerNativeBackend(): string | null {
             fellBack = true;
             return fallback(a);
           });
-          if (!fellBack) hits.set(name, (hits.get(name) ?? 0) + 1);
+          const counts = fellBack ? fallbacks : hits;
+          counts.set(name, (counts.get(name) ?? 0) + 1);
           return result;
         }
       : fallback;
@@ -78,7 +85,7 @@ export function registerNativeBackend(): string | null {
     };
     tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  const own = { [FUSED_ADAM]: fusedAdam, [LEAKY_RELU_GRAD]: leakyReluGrad };
+  const own = { [FUSED_ADAM]: fusedAdam, [LEAKY_RELU_GRAD]: leakyReluGrad, [DROPOUT_MASK]: dropoutMask };
   for (const [kernelName, impl] of Object.entries(own)) {
     const kernelFunc = (args: KernelArgs) => {
       hits.set(kernelName, (hits.get(kernelName) ?? 0) + 1);
@@ -101,6 +108,31 @@ export function setNativeThreads(threads: number, blasThreads = 1): void {
   if (typeof addon !== 'string') addon.setThreads(threads, blasThreads);
 }
 
+export type NativeGemm = 'openblas' | 'builtin';
+export const GEMM_KERNELS = ['avx512', 'avx2', 'portable'] as const;
+
+/**
+ * Which GEMM the convolutions and matMuls use: OpenBLAS (when the addon was built with it) or the
+ * builtin one; by default OpenBLAS if built in, unless FASHION_NATIVE_BLAS=builtin. `kernel`
+ * picks the builtin's micro-kernels (default: the best this CPU runs). Returns a one-line reason
+ * when the choice is unavailable, else null.
+ */
+export function setNativeGemm(gemm: NativeGemm | 'default', kernel: (typeof GEMM_KERNELS)[number] | 'default' = 'default'): string | null {
+  const addon = loadAddon();
+  if (typeof addon === 'string') return addon;
+  if (addon.setGemm(gemm === 'default' ? '' : gemm, kernel === 'default' ? '' : kernel)) return null;
+  if (gemm === 'openblas' && !addon.info().openblas) return 'the native addon was built without OpenBLAS (install libopenblas-dev, then run node scripts/build-native.mjs)';
+  return `GEMM micro-kernels ${kernel} do not run on this CPU`;
+}
+
+/** The GEMM in use, for people: 'OpenBLAS 0.3.21 GEMM' or 'builtin GEMM (avx512)'. */
+export function nativeGemmLabel(): string {
+  const addon = loadAddon();
+  if (typeof addon === 'string') return addon;
+  const i = addon.info();
+  return i.gemm === 'openblas' ? `${i.blasConfig.split(' ').slice(0, 2).join(' ')} GEMM` : `builtin GEMM (${i.gemmKernel})`;
+}
+
 /** Names of the kernels that run in the addon (when their inputs are float32). */
 export function nativeKernelNames(): string[] {
   return Object.keys(nativeOverrides()).sort();
@@ -111,6 +143,19 @@ export function nativeKernelHits(reset = false): Record<string, number> {
   const o = Object.fromEntries(hits);
   if (reset) hits.clear();
   return o;
+}
+
+/** How many calls of each overridden kernel fell back to the JS cpu kernel (e.g. int32 inputs) since the last reset. */
+export function nativeKernelFallbacks(reset = false): Record<string, number> {
+  const o = Object.fromEntries(fallbacks);
+  if (reset) fallbacks.clear();
+  return o;
+}
+
+/** The DROPOUT_MASK kernel: attrs {shape, rate, seed} → the mask of `nativeDropoutMask`. */
+function dropoutMask(_addon: NativeAddon, args: KernelArgs): tf.TensorInfo {
+  const { shape, rate, seed } = args.attrs as { shape: number[]; rate: number; seed: number };
+  return args.backend.makeTensorInfo(shape, 'float32', nativeDropoutMask(tf.util.sizeFromShape(shape), rate, seed)!);
 }
 
 let seedCounter = 0x5eed;

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon';
+import { FUSED_ADAM, LEAKY_RELU_GRAD } from '../kernel-names';
+
+export { FUSED_ADAM, LEAKY_RELU_GRAD };
 
 /**
  * Native overrides for the 'native' backend. Each one checks dtypes and shapes, takes the fast
@@ -371,7 +374,6 @@ const addN: Override = (addon, args, fallback) => {
 // Fused optimiser update (a kernel of its own; src/training/adam.ts calls it when registered).
 
 /** A kernel that does a whole Adam update in one pass; src/training/adam.ts uses it where a backend registers it. */
-export const FUSED_ADAM = 'FashionFusedAdam';
 
 /** inputs {w, g, m, v}; attrs {beta1, beta2, lr, eps} → [w', m', v']. */
 export function fusedAdam(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
@@ -389,7 +391,6 @@ export function fusedAdam(addon: NativeAddon, args: KernelArgs): TensorInfo[] {
 }
 
 /** The LeakyRelu gradient in one pass (see registerLeakyReluGradient). */
-export const LEAKY_RELU_GRAD = 'FashionLeakyReluGrad';
 
 /** inputs {dy, x}; attrs {alpha} → dx. */
 export function leakyReluGrad(addon: NativeAddon, args: KernelArgs): TensorInfo {

@@ -1,18 +1,15 @@
 import type { Command } from 'commander';
-import type { BackendName } from '../../backends/index';
 import { UserError } from '../../errors';
 import { getPreset } from '../../models/presets';
 import { int } from '../options';
 import { print, printJson, say, withExamples } from '../shared';
 
-const ALLOWED = ['native', 'wasm', 'cpu', 'tensorflow'];
-
-/** `--backend a,b`: the backends to measure (at least one, each known). */
-function backendList(value: string): BackendName[] {
+/** `--backend a,b`: the backends to measure (at least one, each one bench knows). */
+function backendList<T extends string>(value: string, allowed: readonly T[]): T[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new UserError(`--backend ${value}: name at least one backend (allowed: ${ALLOWED.join(', ')})`);
-  for (const n of names) if (!ALLOWED.includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: ${ALLOWED.join(', ')})`);
-  return names as BackendName[];
+  if (names.length === 0) throw new UserError(`--backend ${value}: name at least one backend (allowed: ${allowed.join(', ')})`);
+  for (const n of names) if (!(allowed as readonly string[]).includes(n)) throw new UserError(`--backend ${n}: unknown backend (allowed: ${allowed.join(', ')})`);
+  return names as T[];
 }
 
 /** `fashion-gan bench`: train-step and generation speed per backend, beside PyTorch. */
@@ -24,14 +21,14 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'images per step', int(1, 65536), 256)
     .option('--steps <n>', 'timed steps per backend (after 2 warm-up steps); medians are reported', int(1, 1000), 5)
     .option('--rounds <n>', 'repeat PyTorch and every backend this many times, alternating, and report medians (ratios are taken within each round, so load that comes and goes hits both sides)', int(1, 100), 1)
-    .option('--backend <list>', `comma-separated backends to measure: ${ALLOWED.join(', ')}`, 'native,wasm')
+    .option('--backend <list>', 'comma-separated backends to measure: native, native-builtin, native-openblas (native with that GEMM), wasm, cpu, tensorflow', 'native,wasm')
     .option('--no-torch', 'skip the PyTorch reference (bench/torch_step.py)')
     .option('--json', 'one JSON object per backend measured (medians over rounds)')
     .option('--profile', 'also time every kernel of the train step and print the slowest (with GFLOP/s for convolutions and matrix products); profiling adds a little time per kernel call')
     .action(async (o: { preset: string; batchSize: number; steps: number; rounds: number; backend: string; torch: boolean; json?: boolean; profile?: boolean }) => {
       const preset = getPreset(o.preset);
-      const backends = backendList(o.backend);
-      const { benchRounds } = await import('../../bench/bench');
+      const { BENCH_BACKENDS, benchRounds } = await import('../../bench/bench');
+      const backends = backendList(o.backend, BENCH_BACKENDS);
       const { formatProfile } = await import('../../bench/profile');
       const line = (r: { backend: string; trainImagesPerSec: number; generate64Ms: number }, ratio?: number, prefix = '') =>
         `${prefix}${preset.name} batch ${o.batchSize} on ${r.backend.padEnd(7)} train ${r.trainImagesPerSec.toFixed(1).padStart(7)} img/s  generate 64 ${r.generate64Ms.toFixed(1).padStart(7)} ms${ratio !== undefined ? `  = ${ratio.toFixed(2)}× PyTorch` : ''}`;

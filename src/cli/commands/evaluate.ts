@@ -35,6 +35,7 @@ real test set:
   recognisability   mean top-class probability of the samples (0.1 … 1)
   classifierScore   Inception-Score formula with our classifier (1 … 10)
   coverage          share of samples per predicted class (0.1 each is even; zeros are dropped modes)
+  classFidelity     conditional models: share of samples classified as the class asked for
   precision/recall  k-NN manifolds (k = 3): samples inside the real manifold / test images inside
                     the samples' (0 … 1). In this classifier's features pure noise lands next to
                     real bags, so precision (and density) can read high for noise: read them with
@@ -85,6 +86,7 @@ Examples:
           ['recognisability', f(r.recognisability), 'mean top-class probability'],
           ['classifier score', f(r.classifierScore, 2), `1 … ${gen.numClasses}`],
         ];
+        if (r.classFidelity !== undefined) rows.push(['class fidelity', f(r.classFidelity), 'samples the classifier puts in the class they were asked for']);
         if (r.precision !== undefined) {
           rows.push(['precision / recall', `${f(r.precision)} / ${f(r.recall)}`, 'samples near real ones / test images near samples']);
           rows.push(['density / coverage', `${f(r.density)} / ${f(r.manifoldCoverage)}`, 'outlier-robust versions (≈ 1 / 0.87 for real images; pure noise: ≈ 0.3–0.9 / 0.01)']);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeap } from './wasm-js-kernels';
+import type { WasmHeap } from './js-kernels';
 
 /**
  * Conv2DBackpropInput on the wasm heap, one stride-1 XNNPACK convolution per output phase.

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from './index';
-import { Rng } from '../util/rng';
-import { maxRelErr, on } from './wasm-test-helpers';
+import { initBackend } from '../index';
+import { Rng } from '../../util/rng';
+import { maxRelErr, on } from '../../../test/wasm-helpers';
 
 const rng = new Rng(7);
 const rand = (shape: number[]) => ({ shape, values: rng.normal(shape.reduce((a, b) => a * b, 1)) });

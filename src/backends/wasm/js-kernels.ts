@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { LEAKY_RELU_GRAD, registerLeakyReluGradient } from './native/kernels';
+import { LEAKY_RELU_GRAD } from '../kernel-names';
+import { registerLeakyReluGradient } from '../native/kernels';
 
 /**
  * Kernels that tfjs-backend-wasm 4.22 runs as slow generic loops (5–60 ns per element, against

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { patchWasmKernels } from './wasm-kernels';
-import type { WasmHeap } from './wasm-js-kernels';
-import { disableChunking, type Job, type JobChunk, type JobReply } from './wasm-workers';
+import { patchWasmKernels } from './kernels';
+import type { WasmHeap } from './js-kernels';
+import { disableChunking, type Job, type JobChunk, type JobReply } from './workers';
 
 /**
  * A wasm worker thread (see wasm-workers.ts): its own wasm backend with the project's kernel

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { UserError } from '../errors';
-import type { WasmHeap } from './wasm-js-kernels';
+import { UserError } from '../../errors';
+import type { WasmHeap } from './js-kernels';
 
 /**
  * The other cores for the wasm backend. tfjs-backend-wasm runs on one thread in Node, so the
@@ -124,7 +124,7 @@ export async function stopWasmWorkers(): Promise<void> {
 async function spawn(): Promise<Helper> {
   const { port1, port2 } = new MessageChannel();
   const ctrl = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(new URL('./wasm-worker-boot.mjs', import.meta.url), {
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
     workerData: { ctrl: ctrl.buffer, claims: claims.buffer, port: port2 },
     transferList: [port2],
   });

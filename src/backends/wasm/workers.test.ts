@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from './index';
-import { batchParts, chunkCount, defaultWasmWorkers, splitKernel, startWasmWorkers, stopWasmWorkers, wasmWorkerStats } from './wasm-workers';
-import { Rng } from '../util/rng';
-import { maxRelErr, on } from './wasm-test-helpers';
+import { initBackend } from '../index';
+import { batchParts, chunkCount, defaultWasmWorkers, splitKernel, startWasmWorkers, stopWasmWorkers, wasmWorkerStats } from './workers';
+import { Rng } from '../../util/rng';
+import { maxRelErr, on } from '../../../test/wasm-helpers';
 
 const rng = new Rng(11);
 const rand = (shape: number[]) => tf.tensor(rng.normal(shape.reduce((a, b) => a * b, 1)), shape);

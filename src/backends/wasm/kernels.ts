@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBackpropFilterHeap } from './wasm-conv-filter';
-import { conv2dBackpropInputHeap } from './wasm-conv-input';
-import { patchWasmJsKernels, type WasmHeap } from './wasm-js-kernels';
-import { splitKernel } from './wasm-workers';
+import { conv2dBackpropFilterHeap } from './conv-filter';
+import { conv2dBackpropInputHeap } from './conv-input';
+import { patchWasmJsKernels, type WasmHeap } from './js-kernels';
+import { splitKernel } from './workers';
 
 /**
  * Kernels that `@tensorflow/tfjs-backend-wasm` 4.22 lacks or runs as slow scalar loops,

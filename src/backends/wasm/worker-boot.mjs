@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./wasm-worker.ts');
+await import('./worker.ts');

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeap } from './wasm-js-kernels';
+import type { WasmHeap } from './js-kernels';
 
 /**
  * Conv2DBackpropFilter on the wasm heap, as stride-1 XNNPACK convolutions over groups of the batch.

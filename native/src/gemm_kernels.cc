@@ -1,0 +1,187 @@
+// Register micro-kernels of the builtin GEMM (gemm_builtin.h): a tile of C = A-panel · B-panel.
+// AVX-512 (12×32, 24 zmm accumulators), AVX2+FMA (6×16, 12 ymm) and a portable one in GCC/Clang
+// vector extensions (6×16). All compute every element as acc = fma(a_k, b_k, acc) from 0 in k
+// order and then C = acc or C + acc, so they give the same bits wherever they run with FMA.
+#if defined(__x86_64__) || defined(__i386__)
+#define FG_X86 1
+#include <immintrin.h>
+#endif
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "gemm_builtin.h"
+
+namespace fg {
+namespace {
+
+#ifdef FG_X86
+__attribute__((target("avx512f,fma"))) void KernelAvx512(i64 kc, const float* a, const float* b, float* const* c, int m, int n, bool accumulate) {
+  constexpr int MR = 12;
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (i64 k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+      const __m512 av = _mm512_set1_ps(a[r * kKC + k]);
+      c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+    }
+  }
+  const __mmask16 m0 = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
+  const __mmask16 m1 = n >= 32 ? __mmask16(0xffff) : n > 16 ? __mmask16((1u << (n - 16)) - 1) : __mmask16(0);
+  for (int r = 0; r < m; r++) {
+    float* cr = c[r];
+    __m512 v0 = c0[r], v1 = c1[r];
+    if (accumulate) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), v1);
+    }
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    _mm512_mask_storeu_ps(cr + 16, m1, v1);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void KernelAvx2(i64 kc, const float* a, const float* b, float* const* c, int m, int n, bool accumulate) {
+  constexpr int MR = 6;
+  __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+  for (i64 k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+      const __m256 av = _mm256_broadcast_ss(a + r * kKC + k);
+      c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+    }
+  }
+  alignas(32) float tile[16];
+  for (int r = 0; r < m; r++) {
+    float* cr = c[r];
+    if (n == 16) {
+      __m256 v0 = c0[r], v1 = c1[r];
+      if (accumulate) {
+        v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+        v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+      }
+      _mm256_storeu_ps(cr, v0);
+      _mm256_storeu_ps(cr + 8, v1);
+      continue;
+    }
+    _mm256_store_ps(tile, c0[r]);
+    _mm256_store_ps(tile + 8, c1[r]);
+    for (int j = 0; j < n; j++) cr[j] = accumulate ? cr[j] + tile[j] : tile[j];
+  }
+}
+#endif
+
+// Portable: 6×16 with 8-wide vector types; the compiler fuses a * b + acc where the CPU has FMA.
+typedef float v8 __attribute__((vector_size(32)));
+__attribute__((optimize("fp-contract=fast"))) void KernelPortable(i64 kc, const float* a, const float* b, float* const* c, int m, int n, bool accumulate) {
+  constexpr int MR = 6;
+  v8 c0[MR], c1[MR];
+  for (int r = 0; r < MR; r++) c0[r] = c1[r] = v8{};
+  for (i64 k = 0; k < kc; k++) {
+    v8 b0, b1;
+    std::memcpy(&b0, b + k * 16, sizeof b0);
+    std::memcpy(&b1, b + k * 16 + 8, sizeof b1);
+    for (int r = 0; r < MR; r++) {
+      const float av = a[r * kKC + k];
+      c0[r] = av * b0 + c0[r];
+      c1[r] = av * b1 + c1[r];
+    }
+  }
+  for (int r = 0; r < m; r++) {
+    float* cr = c[r];
+    float tile[16];
+    std::memcpy(tile, &c0[r], sizeof c0[r]);
+    std::memcpy(tile + 8, &c1[r], sizeof c1[r]);
+    for (int j = 0; j < n; j++) cr[j] = accumulate ? cr[j] + tile[j] : tile[j];
+  }
+}
+
+const KernelSet kSets[] = {
+#ifdef FG_X86
+    {"avx512", 12, 32, KernelAvx512},
+    {"avx2", 6, 16, KernelAvx2},
+#endif
+    {"portable", 6, 16, KernelPortable},
+};
+
+bool Runs(const KernelSet& k) {
+#ifdef FG_X86
+  if (std::strcmp(k.name, "avx512") == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  if (std::strcmp(k.name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return true;
+}
+
+const KernelSet* FindKernels(const char* name) {
+  for (const KernelSet& k : kSets)
+    if (std::strcmp(k.name, name) == 0 && Runs(k)) return &k;
+  return nullptr;
+}
+
+const KernelSet* Default() {
+  if (const char* env = std::getenv("FASHION_NATIVE_GEMM_KERNEL"))
+    if (const KernelSet* k = FindKernels(env)) return k;
+  for (const KernelSet& k : kSets)
+    if (Runs(k)) return &k;
+  return &kSets[0];
+}
+
+const KernelSet* current = nullptr;
+
+}  // namespace
+
+const KernelSet& Kernels() {
+  if (!current) current = Default();
+  return *current;
+}
+
+bool SetKernels(const char* name) {
+  if (!name || !*name) {
+    current = Default();
+    return true;
+  }
+  const KernelSet* k = FindKernels(name);
+  if (!k) return false;
+  current = k;
+  return true;
+}
+
+namespace {
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+float* Grow(std::unique_ptr<float[], FreeDeleter>& buf, size_t& cap, size_t n) {
+  if (n > cap) {
+    buf.reset(static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64)));
+    cap = n;
+  }
+  return buf.get();
+}
+}  // namespace
+
+float* PackBufferA(size_t n) {
+  thread_local std::unique_ptr<float[], FreeDeleter> buf;
+  thread_local size_t cap = 0;
+  return Grow(buf, cap, n);
+}
+
+float* PackBufferB(size_t n) {
+  thread_local std::unique_ptr<float[], FreeDeleter> buf;
+  thread_local size_t cap = 0;
+  return Grow(buf, cap, n);
+}
+
+void BuiltinSgemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
+                  float* C, i64 ldc) {
+  BuiltinGemm(M, N, K, DenseA{A, lda, ta}, DenseB{B, ldb, tb}, DenseC{C, ldc}, beta != 0.f);
+}
+
+}  // namespace fg
