@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from './errors';
 import { loadModelArtifacts } from './backends/fileio';
-import { encodePng, tileGrid, toPixels } from './output/image';
+import { labelledGridPng, type GridLabels } from './output/caption';
+import { tileGrid, toPixels } from './output/image';
+import { resolveClass } from './data/dataset';
 import { generatorProvenance, gridScale, type GeneratorProvenance } from './training/artifacts';
 import { readRunConfig, type RunConfig } from './run/config';
 import { runPaths } from './run/paths';
@@ -98,32 +100,84 @@ export interface GenerateOptions {
   seed: number;
   out: string;
   interpolate: boolean;
-  /** Class index for a conditional model (null: cycle through the classes). */
+  /** Class index for a conditional model (null: the classes in turn; for a strip, the app's switch halfway). */
   classIndex?: number | null;
+  /** The class by name or index, checked against the model's data set (takes precedence over classIndex). */
+  class?: string;
+}
+
+export interface GenerateResult {
+  file: string;
+  count: number;
+  runDir: string;
+  /** the design seeds drawn: seed … seed+count−1, or the strip's two ends */
+  seeds: number[];
+  /** each image's class name (conditional models), else null */
+  classes: (string | null)[];
+}
+
+/**
+ * The classes of an interpolation strip of `count` frames between designs of class `a` and `b`:
+ * the app's morph rule (src/app/explore.js) — frame k, at t = k / (count − 1), takes `a` while
+ * t < 0.5 and `b` from there on.
+ */
+export function morphLabels(count: number, a: number, b: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, k) => {
+    const t = count === 1 ? 0 : k / (count - 1);
+    return t < 0.5 ? a : b;
+  });
 }
 
 /**
  * Writes a PNG grid of new designs (seeds seed … seed+count−1), or with `interpolate` a strip
- * of `count` images walking from design `seed` to design `seed+1`.
+ * of `count` images walking from design `seed` to design `seed+1`. A conditional model draws
+ * design i of a grid as class i mod numClasses (the app's rule), one class per column with the
+ * class names above; `classIndex` keeps one class (named above the grid). Its strip goes from
+ * design seed's class in such a grid (the first) to design seed+1's (the second), switching
+ * halfway as the app's morph does, unless a class is given.
  */
-export async function generateToFile(opts: GenerateOptions): Promise<{ file: string; count: number; runDir: string }> {
+export async function generateToFile(opts: GenerateOptions): Promise<GenerateResult> {
   const gen = await loadGenerator(opts.run);
   try {
+    const { count, seed } = opts;
+    if (opts.class !== undefined && !gen.conditional) throw new UserError(`--class: the model in ${opts.run ?? DEFAULT_MODEL_DIR} is not class-conditional`);
+    const classIndex = opts.class !== undefined ? resolveClass(gen.config.dataset, opts.class) : (opts.classIndex ?? null);
     const latents = opts.interpolate
-      ? slerpLatents(latentsForSeeds(opts.seed, 1, gen.latentDim), latentsForSeeds(opts.seed + 1, 1, gen.latentDim), opts.count)
-      : latentsForSeeds(opts.seed, opts.count, gen.latentDim);
-    const labels = gen.conditional
-      ? Int32Array.from({ length: opts.count }, (_, i) => (opts.classIndex ?? null) === null ? i % gen.numClasses : opts.classIndex!)
-      : undefined;
+      ? slerpLatents(latentsForSeeds(seed, 1, gen.latentDim), latentsForSeeds(seed + 1, 1, gen.latentDim), count)
+      : latentsForSeeds(seed, count, gen.latentDim);
+    let labels: Int32Array | undefined;
+    if (gen.conditional) {
+      if (classIndex !== null) labels = new Int32Array(count).fill(classIndex);
+      else if (opts.interpolate) labels = morphLabels(count, 0, 1 % gen.numClasses);
+      else labels = Int32Array.from({ length: count }, (_, i) => i % gen.numClasses);
+    }
     const images = generateBatch(gen, latents, labels);
     const pixels = toPixels(images.dataSync());
     images.dispose();
     const [h, w, c] = gen.imageShape;
-    const cols = opts.interpolate ? opts.count : Math.ceil(Math.sqrt(opts.count));
-    const grid = tileGrid(pixels, opts.count, h, w, c as 1 | 3, cols, gridScale(h));
+    const byClassColumn = gen.conditional && classIndex === null && !opts.interpolate;
+    const cols = opts.interpolate ? count : byClassColumn ? Math.min(count, gen.numClasses) : Math.ceil(Math.sqrt(count));
+    const scale = gridScale(h);
+    const grid = tileGrid(pixels, count, h, w, c as 1 | 3, cols, scale);
+    const name = (l: number) => gen.classNames[l] ?? `class ${l}`;
+    const labelsAbove: GridLabels = !gen.conditional
+      ? {}
+      : byClassColumn
+        ? { columns: Array.from({ length: cols }, (_, i) => name(i % gen.numClasses)) }
+        : opts.interpolate && classIndex === null
+          ? { title: `seed ${seed} → seed ${seed + 1}`, columns: Array.from(labels!, name) }
+          : opts.interpolate
+            ? { title: `seed ${seed} → seed ${seed + 1} · ${name(classIndex!)}` }
+            : { title: name(classIndex!) };
     fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-    writeFileAtomic(opts.out, encodePng(grid));
-    return { file: opts.out, count: opts.count, runDir: gen.runDir };
+    writeFileAtomic(opts.out, labelledGridPng(grid, labelsAbove, { cellWidth: w * scale, pad: 2 }));
+    return {
+      file: opts.out,
+      count,
+      runDir: gen.runDir,
+      seeds: opts.interpolate ? [seed, seed + 1] : Array.from({ length: count }, (_, i) => seed + i),
+      classes: Array.from({ length: count }, (_, i) => (labels ? name(labels[i]!) : null)),
+    };
   } finally {
     gen.model.dispose();
   }

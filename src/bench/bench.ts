@@ -120,3 +120,126 @@ export function benchPyTorch(preset: string, batchSize: number, steps: number): 
   if (r.status !== 0) return { skipped: `torch_step.py failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
+
+/** Presets bench/torch_step.py rebuilds in PyTorch. */
+export const TORCH_PRESETS = ['fmnist-lms', 'cifar-lms', 'fashion'];
+
+export type TorchRun = { trainImagesPerSec: number; generate64Ms: number; torch: string; threads: number };
+
+export interface BenchOptions {
+  preset: Preset;
+  backends: BenchBackend[];
+  batchSize: number;
+  steps: number;
+  /** alternate PyTorch and every backend this many times */
+  rounds: number;
+  /** run the PyTorch reference (for the presets it knows) */
+  torch: boolean;
+  profile: boolean;
+}
+
+/** What bench reports as it goes: a measurement, or something skipped (and why). */
+export type BenchEvent =
+  | { type: 'torch-skipped'; reason: string }
+  | { type: 'backend-skipped'; backend: string; reason: string }
+  | { type: 'backend'; round: number; result: BenchResult; ratio?: number }
+  | { type: 'torch'; round: number; result: TorchRun };
+
+/** One backend over all rounds: medians, the ratio to PyTorch (median of the per-round ratios). */
+export interface BenchSummary {
+  preset: string;
+  backend: string;
+  batchSize: number;
+  trainImagesPerSec: number;
+  generate64Ms: number;
+  pytorchImagesPerSec?: number;
+  ratioToPyTorch?: number;
+  rounds?: { trainImagesPerSec: number; generate64Ms: number; ratioToPyTorch?: number }[];
+  numTensorsBefore: number;
+  numTensorsAfter: number;
+  profile?: KernelRow[];
+  /** the per-round ratios (for the "rounds:" list) */
+  ratios: number[];
+  roundsRun: number;
+}
+
+export interface TorchSummary {
+  preset: string;
+  backend: string;
+  batchSize: number;
+  trainImagesPerSec: number;
+  generate64Ms: number;
+  threads: number;
+  torch: string;
+  rounds?: number[];
+  roundsRun: number;
+}
+
+/**
+ * Times PyTorch (when asked and installed) and every backend, `rounds` times alternating, so
+ * load that comes and goes hits both sides; each backend's ratio to PyTorch is taken within
+ * its round. A backend that is not available here is skipped (reported once).
+ */
+export async function benchRounds(opts: BenchOptions, onEvent: (e: BenchEvent) => void = () => {}): Promise<{ backends: BenchSummary[]; torch?: TorchSummary }> {
+  const { preset, batchSize, steps, rounds } = opts;
+  const withTorch = opts.torch && TORCH_PRESETS.includes(preset.name);
+  const torchRuns: TorchRun[] = [];
+  const runs = new Map<string, (BenchResult & { ratio?: number })[]>();
+  const skipped = new Set<string>();
+  for (let round = 1; round <= rounds; round++) {
+    const torch = withTorch ? benchPyTorch(preset.name, batchSize, steps) : null;
+    if (torch && 'skipped' in torch) {
+      if (round === 1) onEvent({ type: 'torch-skipped', reason: torch.skipped });
+    } else if (torch) torchRuns.push(torch);
+    const torchNow = torch && !('skipped' in torch) ? torch : undefined;
+    for (const name of opts.backends) {
+      if (skipped.has(name)) continue;
+      let r: BenchResult;
+      try {
+        r = await benchBackend(preset, name, batchSize, steps, 2, opts.profile);
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        onEvent({ type: 'backend-skipped', backend: name, reason: err.message });
+        skipped.add(name);
+        continue;
+      }
+      const ratio = torchNow ? r.trainImagesPerSec / torchNow.trainImagesPerSec : undefined;
+      runs.set(r.backend, [...(runs.get(r.backend) ?? []), { ...r, ratio }]);
+      onEvent({ type: 'backend', round, result: r, ratio });
+    }
+    if (torchNow) onEvent({ type: 'torch', round, result: torchNow });
+  }
+  const torchMedian = torchRuns.length ? median(torchRuns.map((t) => t.trainImagesPerSec)) : undefined;
+  const backends: BenchSummary[] = [...runs].map(([backend, rs]) => {
+    const ratios = rs.map((r) => r.ratio).filter((x): x is number => x !== undefined);
+    return {
+      preset: preset.name,
+      backend,
+      batchSize,
+      trainImagesPerSec: median(rs.map((r) => r.trainImagesPerSec)),
+      generate64Ms: median(rs.map((r) => r.generate64Ms)),
+      ...(ratios.length ? { pytorchImagesPerSec: torchMedian, ratioToPyTorch: median(ratios) } : {}),
+      ...(rounds > 1 ? { rounds: rs.map((r) => ({ trainImagesPerSec: r.trainImagesPerSec, generate64Ms: r.generate64Ms, ...(r.ratio !== undefined ? { ratioToPyTorch: r.ratio } : {}) })) } : {}),
+      numTensorsBefore: rs[0]!.numTensorsBefore,
+      numTensorsAfter: rs[rs.length - 1]!.numTensorsAfter,
+      ...(rs[0]!.profile ? { profile: rs[0]!.profile } : {}),
+      ratios,
+      roundsRun: rs.length,
+    };
+  });
+  const t = torchRuns[0];
+  const torch: TorchSummary | undefined = t
+    ? {
+        preset: preset.name,
+        backend: `pytorch-${t.torch}`,
+        batchSize,
+        trainImagesPerSec: torchMedian!,
+        generate64Ms: median(torchRuns.map((x) => x.generate64Ms)),
+        threads: t.threads,
+        torch: t.torch,
+        ...(rounds > 1 ? { rounds: torchRuns.map((x) => x.trainImagesPerSec) } : {}),
+        roundsRun: torchRuns.length,
+      }
+    : undefined;
+  return { backends, torch };
+}

@@ -1,46 +1,44 @@
-import * as path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
-import { BACKENDS, initBackend, type BackendName } from '../backends/index';
+import * as fs from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors';
-import { registerCoreCommands } from './commands';
-import { register as registerServe } from './serve';
-import { register as registerClassifier } from './classifier';
-import { register as registerEvaluate } from './evaluate';
+import { register as bench } from './commands/bench';
+import { register as classifier } from './commands/classifier';
+import { register as compare } from './commands/compare';
+import { register as data } from './commands/data';
+import { register as evaluate } from './commands/evaluate';
+import { register as generate } from './commands/generate';
+import { register as presets } from './commands/presets';
+import { register as runs } from './commands/runs';
+import { register as serve } from './commands/serve';
+import { register as summary } from './commands/summary';
+import { register as train } from './commands/train';
+import { guardOutput, say, withExamples } from './shared';
 
-/** Where the CLI's own messages go (stderr, so --json output on stdout stays clean). */
-export const say = (line: string) => process.stderr.write(`${line}\n`);
-
-export function backendOption(): Option {
-  return new Option('--backend <name>', 'TF.js backend: auto = tfjs-node if installed, else native (OpenBLAS), else wasm; cpu = pure-JS reference')
-    .choices([...BACKENDS])
-    .default('auto');
-}
-
-/** Activates the backend and says which one runs (and why faster ones were skipped) once. */
-export async function useBackend(name: BackendName, quiet = false): Promise<string> {
-  const choice = await initBackend(name);
-  const threads = choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : '';
-  const detail = choice.detail ? `, ${choice.detail}` : '';
-  if (!quiet) say(`backend: ${choice.name}${threads}${detail}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
-  return choice.name;
-}
+/** The version in package.json. */
+export const VERSION: string = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
 export function buildProgram(): Command {
   const program = new Command('fashion-gan')
     .description('Train DCGANs that design fashion that never existed — the seed\'s models as presets, exact resume, offline metrics, and an app.')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--verbose', 'print stack traces for unexpected errors')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
-  registerCoreCommands(program);
-  registerServe(program);
-  registerClassifier(program);
-  registerEvaluate(program);
+  for (const register of [train, generate, evaluate, compare, runs, serve, data, presets, summary, bench, classifier]) register(program);
+  withExamples(program, [
+    ['fashion-gan train --minutes 4', 'train the default preset for 4 minutes into runs/'],
+    ['fashion-gan generate --run runs/NAME --count 64', 'new designs from a run'],
+    ['fashion-gan runs', 'the runs, and which are training, finished or interrupted'],
+    ['fashion-gan serve', 'the app in the browser'],
+    ['fashion-gan help train', 'one command\'s options'],
+  ]);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. User errors print one line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  guardOutput();
   const program = buildProgram();
   const verbose = argv.includes('--verbose');
   try {
@@ -59,5 +57,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-export const relative = (p: string) => path.relative(process.cwd(), p) || '.';

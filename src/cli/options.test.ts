@@ -164,7 +164,8 @@ describe('data rejects nonsense', () => {
 
 describe('summary rejects nonsense', () => {
   it.each([
-    [[], /required option '--preset <name>' not specified/],
+    // (no --preset: the default preset, as train uses; cli-conventions.test.ts checks it)
+    [['--bogus'], /unknown option '--bogus'/],
     [['--preset', 'nope'], /--preset nope: unknown preset \(allowed: fmnist-lms/],
     [['--preset'], /option '--preset <name>' argument missing/],
     [['--preset', 'fmnist-lms', 'extra'], /too many arguments for 'summary'/],

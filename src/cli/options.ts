@@ -32,3 +32,20 @@ export function nonEmpty(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('must not be empty.');
   return value;
 }
+
+/** A comma-separated list, e.g. `--metrics fd,kid` (names are checked where they are used). */
+export function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A comma-separated list whose every item is one of `allowed`. */
+export function listOf<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const parts = list(value);
+    for (const p of parts) if (!allowed.includes(p as T)) throw new InvalidArgumentError(`allowed: a comma list of ${allowed.join(', ')}.`);
+    return parts as T[];
+  };
+}

@@ -28,42 +28,72 @@ export function downsample(rows: HistoryRow[], maxPoints = 1500): HistoryRow[] {
   return out;
 }
 
+/** Centred moving average of `values` over `window` points (shorter at the ends), as the app draws it. */
+export function movingAverage(values: number[], window: number): number[] {
+  const half = Math.floor(window / 2);
+  const out: number[] = [];
+  let sum = 0;
+  let from = 0;
+  let to = -1;
+  for (let i = 0; i < values.length; i++) {
+    const lo = Math.max(0, i - half);
+    const hi = Math.min(values.length - 1, i + half);
+    while (to < hi) sum += values[++to]!;
+    while (from < lo) sum -= values[from++]!;
+    out.push(sum / (to - from + 1));
+  }
+  return out;
+}
+
+/** Points a history needs before its raw per-batch line is drawn faint under a moving average (the app's rule). */
+export const SMOOTH_AFTER = 40;
+
 /**
  * The seed's training-history figure as a vega-lite spec: losses over iterations on top,
  * D's real/fake accuracy below (with the 0.5 line the rubric asks fake accuracy to approach),
- * and, when the run was evaluated as it trained, the Fréchet distance at the bottom.
+ * and, when the run was evaluated as it trained, the Fréchet distance at the bottom. Past
+ * SMOOTH_AFTER points, per-batch values are drawn faint with a moving average on top (window:
+ * a thirtieth of the points, at least 3), as the app's charts do.
  */
 export function historySpec(history: HistoryRow[], metrics: MetricRow[] = [], title = 'training history'): TopLevelSpec {
   const rows = downsample(history);
+  const smooth = rows.length > SMOOTH_AFTER;
+  const window = Math.max(3, Math.round(rows.length / 30));
   const long = (keys: (keyof HistoryRow)[]) => rows.flatMap((r) => keys.map((k) => ({ step: r.step, series: k, value: r[k] })));
+  const averaged = (keys: (keyof HistoryRow)[]) =>
+    keys.flatMap((k) => {
+      const mean = movingAverage(rows.map((r) => r[k]), window);
+      return rows.map((r, i) => ({ step: r.step, series: k, value: mean[i]! }));
+    });
+  /** The lines of a panel: raw values, or raw values faint under their moving average. */
+  const lines = (keys: (keyof HistoryRow)[], y: object, colors: string[]) => {
+    const encoding = () => ({
+      x: { field: 'step', type: 'quantitative', title: 'iteration (batch)' },
+      y,
+      color: { field: 'series', type: 'nominal', title: null, scale: { range: colors }, legend: { symbolOpacity: 1, symbolStrokeWidth: 2 } },
+    });
+    if (!smooth) return [{ data: { values: long(keys) }, mark: { type: 'line', strokeWidth: 1.2 }, encoding: encoding() }];
+    return [
+      { data: { values: long(keys) }, mark: { type: 'line', strokeWidth: 0.8, opacity: 0.25 }, encoding: encoding() },
+      { data: { values: averaged(keys) }, mark: { type: 'line', strokeWidth: 1.6 }, encoding: encoding() },
+    ];
+  };
   const width = 720;
+  const stepsPerPoint = Math.ceil(history.length / Math.max(1, rows.length));
+  const note = smooth ? ` (faint: per batch; bold: moving average over ${(window * stepsPerPoint).toLocaleString('en-US')} steps)` : '';
   const panels: object[] = [
     {
-      title: 'losses',
+      title: `losses${note}`,
       width,
       height: 200,
-      data: { values: long(['gen_loss', 'disc_loss']) },
-      mark: { type: 'line', strokeWidth: 1.2 },
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'iteration (batch)' },
-        y: { field: 'value', type: 'quantitative', title: 'loss' },
-        color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#e45756', '#4c78a8'] } },
-      },
+      layer: lines(['gen_loss', 'disc_loss'], { field: 'value', type: 'quantitative', title: 'loss' }, ['#e45756', '#4c78a8']),
     },
     {
-      title: "discriminator accuracy (fake → 0.5 as G improves)",
+      title: 'discriminator accuracy (fake → 0.5 as G improves)',
       width,
       height: 160,
       layer: [
-        {
-          data: { values: long(['real_accuracy', 'fake_accuracy']) },
-          mark: { type: 'line', strokeWidth: 1.2 },
-          encoding: {
-            x: { field: 'step', type: 'quantitative', title: 'iteration (batch)' },
-            y: { field: 'value', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } },
-            color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#f58518', '#54a24b'] } },
-          },
-        },
+        ...lines(['real_accuracy', 'fake_accuracy'], { field: 'value', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } }, ['#f58518', '#54a24b']),
         { data: { values: [{ y: 0.5 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
       ],
     },

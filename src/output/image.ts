@@ -41,6 +41,18 @@ export function tileGrid(pixelsNHWC: Uint8Array, count: number, h: number, w: nu
   return { width, height, channels: c, data };
 }
 
+/** `img` centred on a `width` × `height` canvas of `background` (itself when it has that size). */
+export function padImage(img: Image8, width: number, height: number, background = 255): Image8 {
+  if (img.width === width && img.height === height) return img;
+  const c = img.channels;
+  const data = new Uint8Array(width * height * c).fill(background);
+  if (c === 4) for (let p = 3; p < data.length; p += 4) data[p] = 255;
+  const ox = Math.floor((width - img.width) / 2);
+  const oy = Math.floor((height - img.height) / 2);
+  for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * img.width * c, (y + 1) * img.width * c), ((oy + y) * width + ox) * c);
+  return { width, height, channels: c, data };
+}
+
 /** Encodes an image as PNG bytes. */
 export function encodePng(img: Image8): Buffer {
   const png = new PNG({ width: img.width, height: img.height });

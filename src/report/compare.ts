@@ -134,6 +134,36 @@ export function atOrBefore(rows: (MetricsLine & { imagesSeen: number })[], key: 
   return best;
 }
 
+/** One run's row of the comparison (what `compare --json` prints). */
+export interface ComparedRun {
+  name: string;
+  dir: string;
+  preset: string;
+  steps: number;
+  imagesSeen: number;
+  minutes: number;
+  stability: Stability;
+  finalFd?: number;
+  bestFd?: number;
+  fdAtEqualImages?: number;
+  fdAtEqualTime?: number;
+}
+
+export interface ComparisonResult {
+  markdown: string;
+  /** compare.md */
+  file: string;
+  runs: RunSummary[];
+  compared: ComparedRun[];
+  /** the images seen and minutes every run reached (when every run has an FD) */
+  equalImages?: number;
+  equalMinutes?: number;
+  /** fd-curves.png, when any run has an FD */
+  curves?: string;
+  /** what the FD columns mean here, or why they are empty */
+  note: string;
+}
+
 const fmt = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 
 /**
@@ -141,7 +171,7 @@ const fmt = (v: number | undefined, digits = 2) => (v === undefined || !Number.i
  * history figure, a table of size, time, stability and FD (final, and at the images seen and the
  * wall time that every run reached), and FD curves against images seen and wall time.
  */
-export async function compareRuns(dirs: string[], outDir: string): Promise<{ markdown: string; file: string; runs: RunSummary[] }> {
+export async function compareRuns(dirs: string[], outDir: string): Promise<ComparisonResult> {
   if (dirs.length < 2) throw new UserError('compare needs at least two run folders');
   const runs = dirs.map(summariseRun);
   const names = new Set<string>();
@@ -150,6 +180,7 @@ export async function compareRuns(dirs: string[], outDir: string): Promise<{ mar
     names.add(r.name);
   }
   fs.mkdirSync(outDir, { recursive: true });
+  const measured = runs.filter((r) => r.metrics.some((m) => Number.isFinite(m.fd)));
   const commonImages = Math.min(...runs.map((r) => Math.max(0, ...r.metrics.map((m) => m.imagesSeen))));
   const commonSeconds = Math.min(...runs.map((r) => Math.max(0, ...r.metrics.map((m) => m.seconds ?? 0))));
   const lines: string[] = [
@@ -160,29 +191,35 @@ export async function compareRuns(dirs: string[], outDir: string): Promise<{ mar
     '| run | preset | steps | images seen | train time | G-loss std (2nd half) | fake acc. extreme share | mean fake-acc gap from 0.5 | final FD | best FD | FD at equal images | FD at equal time |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const rows: ComparedRun[] = [];
   for (const r of runs) {
-    const atImages = atOrBefore(r.metrics, 'imagesSeen', commonImages);
-    const atTime = atOrBefore(r.metrics, 'seconds', commonSeconds);
+    const atImages = measured.length === runs.length ? atOrBefore(r.metrics, 'imagesSeen', commonImages) : undefined;
+    const atTime = measured.length === runs.length ? atOrBefore(r.metrics, 'seconds', commonSeconds) : undefined;
+    rows.push({
+      name: r.name,
+      dir: r.dir,
+      preset: r.config.preset,
+      steps: r.steps,
+      imagesSeen: r.imagesSeen,
+      minutes: r.seconds / 60,
+      stability: r.stability,
+      ...(r.finalFd !== undefined ? { finalFd: r.finalFd } : {}),
+      ...(r.bestFd !== undefined ? { bestFd: r.bestFd } : {}),
+      ...(atImages?.fd !== undefined ? { fdAtEqualImages: atImages.fd } : {}),
+      ...(atTime?.fd !== undefined ? { fdAtEqualTime: atTime.fd } : {}),
+    });
     lines.push(
       `| ${r.name} | ${r.config.preset} | ${r.steps} | ${r.imagesSeen.toLocaleString('en-US')} | ${(r.seconds / 60).toFixed(1)} min | ${fmt(r.stability.genLossStd, 3)} | ${fmt(r.stability.fakeAccuracyExtremeShare, 3)} | ${fmt(r.stability.fakeAccuracyGap, 3)} | ${fmt(r.finalFd)} | ${fmt(r.bestFd)} | ${fmt(atImages?.fd)} | ${fmt(atTime?.fd)} |`,
     );
   }
-  lines.push('', `Equal images: ${commonImages.toLocaleString('en-US')} images seen; equal time: ${(commonSeconds / 60).toFixed(1)} minutes of training (the most every run reached).`, '');
+  const note = fdNote(runs, measured, commonImages, commonSeconds);
+  lines.push('', note, '');
   for (const r of runs) if (r.evaluationNote) lines.push(`- ${r.name}: ${r.evaluationNote}.`);
   if (runs.some((r) => r.evaluationNote)) lines.push('');
 
   const curves = runs.flatMap((r) => r.metrics.filter((m) => Number.isFinite(m.fd)).map((m) => ({ run: r.name, imagesSeen: m.imagesSeen, minutes: (m.seconds ?? NaN) / 60, fd: m.fd })));
   if (curves.length) {
-    const spec = {
-      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      background: 'white',
-      data: { values: curves },
-      hconcat: [
-        { width: 360, height: 220, title: 'FD vs images seen', mark: { type: 'line', point: true }, encoding: { x: { field: 'imagesSeen', type: 'quantitative', title: 'images seen' }, y: { field: 'fd', type: 'quantitative', title: 'FD' }, color: { field: 'run', type: 'nominal' } } },
-        { width: 360, height: 220, title: 'FD vs training time', mark: { type: 'line', point: true }, encoding: { x: { field: 'minutes', type: 'quantitative', title: 'minutes' }, y: { field: 'fd', type: 'quantitative', title: 'FD' }, color: { field: 'run', type: 'nominal' } } },
-      ],
-      config: { font: 'DejaVu Sans' },
-    } as unknown as TopLevelSpec;
+    const spec = fdCurvesSpec(curves);
     writeFileAtomic(path.join(outDir, 'fd-curves.png'), svgToPng(await renderSvg(spec)));
     lines.push('![FD curves](fd-curves.png)', '');
   }
@@ -207,5 +244,49 @@ export async function compareRuns(dirs: string[], outDir: string): Promise<{ mar
   const markdown = lines.join('\n');
   const file = path.join(outDir, 'compare.md');
   writeFileAtomic(file, markdown);
-  return { markdown, file, runs };
+  return {
+    markdown,
+    file,
+    runs,
+    compared: rows,
+    ...(measured.length === runs.length ? { equalImages: commonImages, equalMinutes: commonSeconds / 60 } : {}),
+    ...(curves.length ? { curves: path.join(outDir, 'fd-curves.png') } : {}),
+    note,
+  };
+}
+
+/** The sentence under the table: what "equal images" and "equal time" were, or why there are none. */
+function fdNote(runs: RunSummary[], measured: RunSummary[], commonImages: number, commonSeconds: number): string {
+  const how = 'metrics.jsonl from `train --eval-every N`, or evaluation.json of the current generator from `evaluate --run DIR`';
+  if (measured.length === 0) return `No FD to compare: no run has one (${how}).`;
+  if (measured.length < runs.length) {
+    const missing = runs.filter((r) => !measured.includes(r)).map((r) => r.name);
+    return `FD at equal images and equal time needs an FD in every run; ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} none (${how}).`;
+  }
+  return `Equal images: ${commonImages.toLocaleString('en-US')} images seen; equal time: ${(commonSeconds / 60).toFixed(1)} minutes of training (the most every run reached).`;
+}
+
+/**
+ * FD against images seen and against training minutes, one line per run. Axes start at 0 and
+ * carry plain numbers (20,000 images, 1.5 minutes), also when a run has a single measurement.
+ */
+export function fdCurvesSpec(curves: { run: string; imagesSeen: number; minutes: number; fd?: number }[]): TopLevelSpec {
+  const panel = (field: 'imagesSeen' | 'minutes', title: string, axisTitle: string, format: string) => ({
+    width: 360,
+    height: 220,
+    title,
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field, type: 'quantitative', title: axisTitle, scale: { zero: true, nice: true }, axis: { format, tickMinStep: field === 'imagesSeen' ? 1 : undefined } },
+      y: { field: 'fd', type: 'quantitative', title: 'FD', scale: { zero: true, nice: true }, axis: { format: ',~f' } },
+      color: { field: 'run', type: 'nominal' },
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    background: 'white',
+    data: { values: curves },
+    hconcat: [panel('imagesSeen', 'FD vs images seen', 'images seen', ',d'), panel('minutes', 'FD vs training time', 'minutes', ',~f')],
+    config: { font: 'DejaVu Sans' },
+  } as unknown as TopLevelSpec;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/fixtures';
-import { register } from '../cli/serve';
+import { register } from '../cli/commands/serve';
 import { UserError } from '../errors';
 
 const tmp = tempDir('fashion-gan-serve-cli-');

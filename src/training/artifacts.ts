@@ -5,7 +5,8 @@ import { FileModelIO } from '../backends/fileio';
 import { stockTopology } from '../models/dropout';
 import { renderHistoryPng, type HistoryRow, type MetricRow } from '../output/chart';
 import { encodeGif } from '../output/gif';
-import { decodePng, encodePng, tileGrid, toPixels, type Image8 } from '../output/image';
+import { labelledGridPng, type GridLabels } from '../output/caption';
+import { decodePng, padImage, tileGrid, toPixels, type Image8 } from '../output/image';
 import { writeFileAtomic } from '../util/atomic';
 import { PREDICT_BATCH, readTidy } from '../util/tensors';
 import { readJsonl } from '../run/jsonl';
@@ -29,13 +30,17 @@ export function samplePixels(generator: tf.LayersModel, latents: Float32Array, l
   return toPixels(values);
 }
 
-/** Writes a 4×4 sample grid PNG to `file` (atomically). */
-export function writeSampleGrid(file: string, pixels: Uint8Array, imageShape: [number, number, number], cols = 4): void {
+/**
+ * Writes a sample grid PNG to `file` (atomically): the images `cols` wide, with `labels` (the
+ * step, a conditional grid's class names) drawn above them.
+ */
+export function writeSampleGrid(file: string, pixels: Uint8Array, imageShape: [number, number, number], cols = 4, labels: GridLabels = {}): void {
   const [h, w, c] = imageShape;
   const count = pixels.length / (h * w * c);
-  const grid = tileGrid(pixels, count, h, w, c as 1 | 3, cols, gridScale(h));
+  const scale = gridScale(h);
+  const grid = tileGrid(pixels, count, h, w, c as 1 | 3, cols, scale);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeFileAtomic(file, encodePng(grid));
+  writeFileAtomic(file, labelledGridPng(grid, labels, { cellWidth: w * scale, pad: 2 }));
 }
 
 /**
@@ -58,10 +63,13 @@ export function writeProgressGif(paths: RunPaths, maxFrames = 120, decoded = new
   }
   const picked = new Set(pick);
   for (const f of decoded.keys()) if (!picked.has(f)) decoded.delete(f);
-  const sized = frames.filter((f) => f.width === frames[0]!.width && f.height === frames[0]!.height);
-  if (sized.length === 0) return 0;
-  writeFileAtomic(paths.gif, encodeGif(sized));
-  return sized.length;
+  if (frames.length === 0) return 0;
+  // Grids of one run can differ in size (a resume by a version that labels or lays them out
+  // differently): every frame is centred on the largest.
+  const width = Math.max(...frames.map((f) => f.width));
+  const height = Math.max(...frames.map((f) => f.height));
+  writeFileAtomic(paths.gif, encodeGif(frames.map((f) => padImage(f, width, height))));
+  return frames.length;
 }
 
 /**

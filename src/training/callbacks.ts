@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { GridLabels } from '../output/caption';
 import type { Image8 } from '../output/image';
+import type { RunConfig } from '../run/config';
 import { sampleFileName } from '../run/paths';
 import { deriveSeed, Rng, STREAM } from '../util/rng';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
@@ -45,18 +47,37 @@ export interface Clock {
   off<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** The 4×4 grid of 16 fixed latents: at step 0, every `sampleEvery` steps, each epoch end and the last step. */
+/**
+ * How a run's sample grid is laid out: 16 fixed latents 4 wide, or for a conditional model over
+ * all classes one class per column (rows of numClasses latents, design i drawn as class
+ * i mod numClasses, as `generate` and the app do).
+ */
+export function sampleGridLayout(config: Pick<RunConfig, 'recipe' | 'classFilter' | 'numClasses'>): { count: number; cols: number; byClass: boolean } {
+  if (!config.recipe.conditional || config.classFilter !== null) return { count: 16, cols: 4, byClass: false };
+  const cols = config.numClasses;
+  return { count: cols * Math.ceil(16 / cols), cols, byClass: true };
+}
+
+/**
+ * The sample grid of fixed latents: at step 0, every `sampleEvery` steps, each epoch end and the
+ * last step, captioned with its step and epoch (and a conditional grid's classes).
+ */
 export function sampleGrids(): TrainCallback {
   let latents: Float32Array | null = null;
   const write = (run: TrainingSession, s: number) => {
     const { config, paths } = run;
-    latents ??= new Rng(deriveSeed(config.seed, STREAM.FIXED_LATENTS, 0)).normal(16 * config.latentDim);
+    const { count, cols, byClass } = sampleGridLayout(config);
+    latents ??= new Rng(deriveSeed(config.seed, STREAM.FIXED_LATENTS, 0)).normal(count * config.latentDim);
     const epochOfStep = s === 0 ? 0 : Math.floor((s - 1) / config.stepsPerEpoch) + 1;
-    // A conditional grid walks through the classes (the kept class when --class is given).
-    const labels = Float32Array.from({ length: 16 }, (_, i) => config.classFilter ?? i % config.numClasses);
-    const extra = config.recipe.conditional ? [tf.tensor2d(labels, [16, 1])] : [];
+    const labels = Float32Array.from({ length: count }, (_, i) => config.classFilter ?? i % config.numClasses);
+    const extra = config.recipe.conditional ? [tf.tensor2d(labels, [count, 1])] : [];
+    const kept = config.classFilter !== null ? ` · ${config.classNames[config.classFilter] ?? `class ${config.classFilter}`}` : '';
+    const caption: GridLabels = {
+      title: `${s === 0 ? 'step 0 · before training' : `step ${s.toLocaleString('en-US')} · epoch ${epochOfStep}`}${kept}`,
+      ...(byClass ? { columns: Array.from({ length: cols }, (_, i) => config.classNames[i] ?? `class ${i}`) } : {}),
+    };
     try {
-      writeSampleGrid(path.join(paths.samples, sampleFileName(epochOfStep, s)), samplePixels(run.sampler(s), latents, config.latentDim, extra), config.imageShape);
+      writeSampleGrid(path.join(paths.samples, sampleFileName(epochOfStep, s)), samplePixels(run.sampler(s), latents, config.latentDim, extra), config.imageShape, cols, caption);
     } finally {
       tf.dispose(extra);
     }

@@ -103,6 +103,37 @@ export function loadCheckpoint(file: string): CheckpointContents {
   return { meta: header.meta, tensors };
 }
 
+/**
+ * The training state a checkpoint's header records (step, trainSeconds, …), read without its
+ * tensors (so without checking their checksum): what a run's status and a resume's plan need.
+ */
+export function readCheckpointMeta(file: string): Record<string, unknown> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new UserError(`${file}: cannot read checkpoint (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    const head = Buffer.alloc(12);
+    if (fs.readSync(fd, head, 0, 12, 0) < 12 || head.subarray(0, 8).toString('latin1') !== MAGIC) throw new UserError(`${file}: not a fashion-gan checkpoint (bad magic)`);
+    const headerLen = head.readUInt32LE(8);
+    if (headerLen > MAX_HEADER_BYTES) throw new UserError(`${file}: truncated checkpoint (header of ${headerLen} bytes)`);
+    const text = Buffer.alloc(headerLen);
+    if (fs.readSync(fd, text, 0, headerLen, 12) < headerLen) throw new UserError(`${file}: truncated checkpoint (header of ${headerLen} bytes)`);
+    let header: z.infer<typeof Header>;
+    try {
+      header = Header.parse(JSON.parse(text.toString('utf8')));
+    } catch (err) {
+      const why = err instanceof z.ZodError ? `${err.issues[0]!.path.map(String).join('.') || '(root)'}: ${err.issues[0]!.message}` : (err as Error).message;
+      throw new UserError(`${file}: corrupt checkpoint header (${oneLine(why)})`);
+    }
+    return header.meta;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Assigns saved values to variables by name, checking that every one is present with its shape. */
 export function restoreVariables(file: string, saved: CheckpointContents['tensors'], targets: { name: string; variable: tf.Variable }[]): void {
   for (const { name, variable } of targets) {

@@ -1,46 +1,11 @@
-import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { BackendName } from '../backends/index';
-import { DEFAULT_MODEL_DIR, loadGenerator } from '../generate';
-import { runPaths } from '../run/paths';
-import { writeFileAtomic } from '../util/atomic';
-import { backendOption, relative, say, useBackend } from './main';
-import { int } from './options';
-
-/**
- * Progress of long metrics on stderr: a line that updates in place on a terminal, a line per
- * quarter otherwise (so logs stay short).
- */
-function metricProgress(): { report: (label: string, fraction: number) => void; done: () => void } {
-  const tty = process.stderr.isTTY;
-  let last = '';
-  let lastQuarter = -1;
-  return {
-    report(label, fraction) {
-      const pct = Math.min(100, Math.round(fraction * 100));
-      if (tty) {
-        process.stderr.write(`\r${label} ${String(pct).padStart(3)}%\x1b[K`);
-        last = label;
-      } else {
-        const quarter = Math.floor(pct / 25);
-        if (label !== last || quarter !== lastQuarter) process.stderr.write(`${label} ${pct}%\n`);
-        last = label;
-        lastQuarter = quarter;
-      }
-    },
-    done() {
-      if (tty && last) process.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
-/** `--metrics a,b`: a comma-separated list (names are checked against the registry when the command runs). */
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
+import type { BackendName } from '../../backends/index';
+import { DEFAULT_MODEL_DIR, loadGenerator } from '../../generate';
+import { runPaths } from '../../run/paths';
+import { writeFileAtomic } from '../../util/atomic';
+import { int, list } from '../options';
+import { metricProgress } from '../progress';
+import { backendOption, commandLine, print, printJson, say, showPath, useBackend } from '../shared';
 
 /** `fashion-gan evaluate`: every quality number for a run's generator (or the shipped one). */
 export function register(program: Command): void {
@@ -89,7 +54,7 @@ Examples:
     )
     .action(async (o: { run?: string; samples: number; seed: number; metrics?: string[]; quick?: boolean; dataDir?: string; out?: string; json?: boolean; backend: BackendName }) => {
       const backend = await useBackend(o.backend, !!o.json);
-      const { evaluateGenerator, resolveMetricNames } = await import('../metrics/index');
+      const { evaluateGenerator, resolveMetricNames } = await import('../../metrics/index');
       resolveMetricNames(o.metrics); // a typo fails before anything is loaded
       const gen = await loadGenerator(o.run);
       try {
@@ -98,26 +63,23 @@ Examples:
         const r = await evaluateGenerator(gen, { samples: o.samples, seed: o.seed, full: !o.quick, metrics: o.metrics, dataDir: o.dataDir, progress: progress.report });
         progress.done();
         const record = {
-          run: o.run ?? path.relative(process.cwd(), DEFAULT_MODEL_DIR),
+          run: o.run ?? showPath(DEFAULT_MODEL_DIR),
           preset: gen.config.preset,
           ...(gen.provenance ?? {}),
           seed: o.seed,
           backend,
           seconds: (Date.now() - t0) / 1000,
-          command: ['fashion-gan', ...process.argv.slice(2)].join(' '),
+          command: commandLine(),
           evaluatedAt: new Date().toISOString(),
           ...r,
         };
         const out = o.out ?? (o.run ? runPaths(gen.runDir).evaluation : undefined);
         if (out) writeFileAtomic(out, `${JSON.stringify(record, null, 2)}\n`);
-        if (o.json) {
-          console.log(JSON.stringify(r));
-          return;
-        }
+        if (o.json) return printJson(r);
         const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
         const y = r.yardsticks;
         const g = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
-        console.log(`FD ${f(r.fd, 2)}${y ? `  (real ${g(y.real)} · pixelated ${g(y.pixelated)} · blurred ${g(y.blurred)} · noisy ${g(y.noisy)})` : ''}`);
+        print(`FD ${f(r.fd, 2)}${y ? `  (real ${g(y.real)} · pixelated ${g(y.pixelated)} · blurred ${g(y.blurred)} · noisy ${g(y.noisy)})` : ''}`);
         const rows: [string, string, string][] = [
           ['FD', f(r.fd, 2), `floor (real train vs test, ${r.samples} images): ${f(r.fdFloor, 2)}`],
           ['KID', `${f(r.kid, 4)} ± ${f(r.kidStd, 4)}`, '≈ 0 when samples and test set match'],
@@ -134,17 +96,17 @@ Examples:
           rows.push(['nearest-train distance', `${f(r.sampleNearestMedian, 2)}`, `median over samples; real test images: ${f(r.testNearestMedian, 2)}`]);
         }
         const at = gen.provenance ? ` at step ${gen.provenance.step.toLocaleString('en-US')} (${gen.provenance.imagesSeen.toLocaleString('en-US')} images seen)` : '';
-        console.log(`${relative(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}`);
+        print(`${showPath(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}`);
         const acc = r.classifier.testAccuracy === undefined ? '' : `, ${(r.classifier.testAccuracy * 100).toFixed(2)} % test accuracy`;
-        console.log(`features: ${r.classifier.dir} (weights ${r.classifier.weights}${acc}); reference: ${gen.config.dataset} test set`);
+        print(`features: ${r.classifier.dir} (weights ${r.classifier.weights}${acc}); reference: ${gen.config.dataset} test set`);
         const w = Math.max(...rows.map((x) => x[0].length));
         const wv = Math.max(...rows.map((x) => x[1].length));
-        for (const [name, value, note] of rows) console.log(`  ${name.padEnd(w)}  ${value.padStart(wv)}   ${note}`);
-        console.log(`  ${'coverage'.padEnd(w)}  ${r.coverage.map((c, i) => `${gen.classNames[i] ?? i} ${(c * 100).toFixed(0)}%`).join(', ')}`);
+        for (const [name, value, note] of rows) print(`  ${name.padEnd(w)}  ${value.padStart(wv)}   ${note}`);
+        print(`  ${'coverage'.padEnd(w)}  ${r.coverage.map((c, i) => `${gen.classNames[i] ?? i} ${(c * 100).toFixed(0)}%`).join(', ')}`);
         for (const e of r.nearest ?? []) {
-          console.log(`  sample ${e.sample} (${e.sampleClass}): nearest train #${e.trainIndex} (${e.trainClass}) at ${e.pixelDistance.toFixed(2)} px, #${e.featureTrainIndex} (${e.featureTrainClass}) at ${e.featureDistance.toFixed(2)} in features`);
+          print(`  sample ${e.sample} (${e.sampleClass}): nearest train #${e.trainIndex} (${e.trainClass}) at ${e.pixelDistance.toFixed(2)} px, #${e.featureTrainIndex} (${e.featureTrainClass}) at ${e.featureDistance.toFixed(2)} in features`);
         }
-        say(out ? `wrote ${relative(out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
+        say(out ? `wrote ${showPath(out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
       } finally {
         gen.model.dispose();
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { int } from './options';
+import { int } from '../options';
+import { say, showPath } from '../shared';
 
 /** Adds `fashion-gan serve`: the web app (Design, Explore, Never existed, Runs). */
 export function register(program: Command): void {
@@ -20,22 +21,20 @@ export function register(program: Command): void {
         'Design i of a grid with seed S is `generate --seed S+i --count 1` (add --class for conditional models).',
         '',
         'Examples:',
-        '  fashion-gan serve                          # http://127.0.0.1:8080/',
-        '  fashion-gan serve --runs runs/ --port 9000',
+        '  fashion-gan serve                                 http://127.0.0.1:8080/ with runs/ and the shipped model',
+        '  fashion-gan serve --runs runs/ --port 9000        another runs folder and port',
+        '  fashion-gan serve --host 0.0.0.0 --port 8080      share it on the network (mind who can reach it)',
       ].join('\n'),
     )
     .action(async (o: { port: number; host: string; runs: string; models?: string; dataDir?: string }) => {
-      const { startServer } = await import('../server/index');
+      const { startServer } = await import('../../server/index');
       const server = await startServer({ port: o.port, host: o.host, runsDir: o.runs, modelsDir: o.models, dataDir: o.dataDir });
-      // `serve 2>&1 | head -1` closes the pipe: the server keeps serving and stops cleanly.
-      const closedPipe = () => undefined;
-      process.stderr.on('error', closedPipe);
-      process.stderr.write(`fashion-gan app: ${server.url}  (runs: ${o.runs}; Ctrl+C to stop)\n`);
+      say(`fashion-gan app: ${server.url}  (runs: ${showPath(o.runs)}; Ctrl+C to stop)`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          process.stderr.write('stopping…\n');
+          say('stopping…');
           server.close().then(resolve, resolve);
         };
         process.on('SIGINT', stop);

@@ -2,18 +2,22 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { BackendName } from '../backends/index';
-import { DATASETS, loadDataset, type DatasetName } from '../data/dataset';
-import { accuracyOn } from '../classifier/train';
-import { classifierDir, loadFeatureNet } from '../classifier/model';
-import { UserError } from '../errors';
-import { backendOption, relative, say, useBackend } from './main';
-import { int } from './options';
+import type { BackendName } from '../../backends/index';
+import { DATASETS, loadDataset, type DatasetName } from '../../data/dataset';
+import { accuracyOn } from '../../classifier/train';
+import { classifierDir, loadFeatureNet } from '../../classifier/model';
+import { UserError } from '../../errors';
+import { int } from '../options';
+import { backendOption, commandLine, print, printJson, say, showPath, useBackend, withExamples } from '../shared';
 
 /** `fashion-gan classifier train|evaluate`: the feature network behind FD, KID and the other metrics. */
 export function register(program: Command): void {
   const cmd = program.command('classifier').description('train or evaluate the classifier whose features the metrics use');
-  cmd
+  withExamples(cmd, [
+    ['fashion-gan classifier evaluate', 'the shipped classifier\'s test accuracy'],
+    ['fashion-gan classifier train --epochs 8', 'retrain it (changes every FD/KID measured with it)'],
+  ]);
+  const train = cmd
     .command('train')
     .description('train the classifier (shipped for Fashion-MNIST in models/classifier-fashion-mnist)')
     .addHelpText(
@@ -34,11 +38,16 @@ changes every FD/KID number measured with it: evaluate runs again afterwards.`,
     .addOption(backendOption())
     .action(async (o: { dataset: DatasetName; dataDir?: string; epochs: number; batchSize: number; seed: number; out?: string; backend: BackendName }) => {
       const backend = await useBackend(o.backend);
-      const { trainClassifier } = await import('../classifier/train');
-      const r = await trainClassifier({ ...o, backend, command: ['fashion-gan', ...process.argv.slice(2)].join(' '), log: say });
-      say(`test accuracy ${(r.testAccuracy * 100).toFixed(2)} % after ${(r.seconds / 60).toFixed(1)} min; saved to ${relative(r.dir)}/`);
+      const { trainClassifier } = await import('../../classifier/train');
+      const r = await trainClassifier({ ...o, backend, command: commandLine(), log: say });
+      say(`test accuracy ${(r.testAccuracy * 100).toFixed(2)} % after ${(r.seconds / 60).toFixed(1)} min; saved to ${showPath(r.dir)}/`);
     });
-  cmd
+  withExamples(train, [
+    ['fashion-gan classifier train', 'Fashion-MNIST, 8 epochs, into models/classifier-fashion-mnist'],
+    ['fashion-gan classifier train --dataset cifar10 --data-dir DIR', 'a CIFAR-10 classifier'],
+    ['fashion-gan classifier train --epochs 2 --out models/try', 'a quick one elsewhere'],
+  ]);
+  const evaluate = cmd
     .command('evaluate')
     .description('accuracy of a classifier on its test set')
     .addOption(new Option('--dataset <name>', 'data set').choices([...DATASETS]).default('fashion-mnist'))
@@ -55,10 +64,14 @@ changes every FD/KID number measured with it: evaluate runs again afterwards.`,
       try {
         const data = await loadDataset({ dataset: o.dataset, dataDir: o.dataDir });
         const testAccuracy = accuracyOn(net.model, data.test);
-        if (o.json) console.log(JSON.stringify({ testAccuracy }));
-        else console.log(`test accuracy ${(testAccuracy * 100).toFixed(2)} % on ${data.test.count} images`);
+        if (o.json) printJson({ testAccuracy });
+        else print(`test accuracy ${(testAccuracy * 100).toFixed(2)} % on ${data.test.count} images`);
       } finally {
         net.dispose();
       }
     });
+  withExamples(evaluate, [
+    ['fashion-gan classifier evaluate', 'the shipped Fashion-MNIST classifier'],
+    ['fashion-gan classifier evaluate --model models/try --json', 'another model folder, as JSON'],
+  ]);
 }
