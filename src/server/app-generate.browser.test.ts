@@ -23,6 +23,8 @@ const SEED = 4242;
 const COUNT = 16;
 const H = 28;
 const W = 28;
+const CLASSES = 10;
+const STRIP = 9; // the app's morph strip (src/app/explore.js)
 
 let tmp: { dir: string; cleanup: () => void };
 let server: RunningServer;
@@ -72,13 +74,21 @@ function cliGrid(extra: string[]): number[][] {
   const out = path.join(tmp.dir, `generate-${extra.join('-') || 'default'}.png`);
   const r = spawnSync(process.execPath, [BIN, 'generate', '--seed', String(SEED), '--count', String(COUNT), '--out', out, ...extra], { encoding: 'utf8', timeout: 300_000 });
   expect(r.status, r.stderr).toBe(0);
-  const img = decodePng(fs.readFileSync(out));
+  return tiles(decodePng(fs.readFileSync(out)), COUNT, Math.min(COUNT, CLASSES));
+}
+
+/**
+ * The tiles of a grid `generate` wrote: `count` designs in `cols` columns (a conditional grid has
+ * one class per column), with the caption band (class names) above the tiles.
+ */
+function tiles(img: { width: number; height: number; data: Uint8Array }, count: number, cols: number): number[][] {
   const scale = gridScale(H);
-  const cols = Math.ceil(Math.sqrt(COUNT));
   const pad = 2; // tileGrid's default
-  return Array.from({ length: COUNT }, (_, i) => {
+  const rows = Math.ceil(count / cols);
+  const band = img.height - (pad + rows * (H * scale + pad));
+  return Array.from({ length: count }, (_, i) => {
     const ox = pad + (i % cols) * (W * scale + pad);
-    const oy = pad + Math.floor(i / cols) * (H * scale + pad);
+    const oy = band + pad + Math.floor(i / cols) * (H * scale + pad);
     const tile: number[] = [];
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) tile.push(img.data[((oy + y * scale) * img.width + ox + x * scale) * 4]!);
     return tile;
@@ -118,5 +128,38 @@ describe.skipIf(skip)('generate and the app, on the shipped model', () => {
       expect(diff.differing, results.join('; ')).toBe(0);
     }
     process.stderr.write(`page (${backend}) vs generate: ${results.join('; ')}\n`);
+  });
+
+  it(`morphs design ${SEED} into design ${SEED + 1} as \`generate --interpolate --seed ${SEED} --count ${STRIP}\` does`, async () => {
+    // Explore's defaults: A = the grid's first design (seed S), B = the next (seed S + 1).
+    await page.click('#tab-explore');
+    await page.waitForFunction((s) => (document.querySelector('#morph-a') as HTMLSelectElement)?.selectedOptions[0]?.textContent?.includes(`seed ${s}`) && document.querySelectorAll('#morph-strip canvas').length > 0, SEED);
+    const picked = await page.$eval('#morph-a', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
+    const other = await page.$eval('#morph-b', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
+    expect(picked).toContain(`seed ${SEED}`);
+    expect(other).toContain(`seed ${SEED + 1}`);
+    const strip = await page.$$eval(
+      '#morph-strip canvas',
+      (canvases, [h, w]) =>
+        canvases.map((c) => {
+          const canvas = c as HTMLCanvasElement;
+          const scale = canvas.width / w;
+          const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          const out: number[] = [];
+          for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.push(data[((y * scale + Math.floor(scale / 2)) * canvas.width + x * scale + Math.floor(scale / 2)) * 4]!);
+          return out;
+        }),
+      [H, W] as const,
+    );
+    expect(strip).toHaveLength(STRIP);
+    const out = path.join(tmp.dir, 'morph.png');
+    const r = spawnSync(process.execPath, [BIN, 'generate', '--interpolate', '--seed', String(SEED), '--count', String(STRIP), '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const written = tiles(decodePng(fs.readFileSync(out)), STRIP, STRIP);
+    const diff = compare(strip, written);
+    process.stderr.write(`page morph vs generate --interpolate: ${diff.differing} of ${STRIP * H * W} pixels differ, by at most ${diff.max}\n`);
+    expect(diff.differing).toBe(0);
+    // The class switches halfway, in the page and in the CLI's record of what it drew.
+    expect(JSON.parse(r.stdout).classes).toEqual(['T-shirt/top', 'T-shirt/top', 'T-shirt/top', 'T-shirt/top', 'Trouser', 'Trouser', 'Trouser', 'Trouser', 'Trouser']);
   });
 });
