@@ -44,6 +44,11 @@ export interface BackendChoice {
   threads?: number;
   /** What computes inside, for the startup line: the native backend's GEMM. */
   detail?: string;
+  /**
+   * What a run records as its backend: the name, and for native the GEMM and its kernels, which
+   * change the bits (thread counts do not, on any backend). A resume compares these.
+   */
+  identity: string;
 }
 
 /**
@@ -81,11 +86,14 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
     const ok = await tf.setBackend(name);
     await tf.ready();
     if (ok && tf.getBackend() === name) {
-      if (name === 'native') return { name, notes, detail: (await import('./native/index')).nativeGemmLabel() };
-      if (name !== 'wasm') return { name, notes };
+      if (name === 'native') {
+        const native = await import('./native/index');
+        return { name, notes, detail: native.nativeGemmLabel(), identity: `native (${native.nativeGemmIdentity()})` };
+      }
+      if (name !== 'wasm') return { name, notes, identity: name };
       const why = await startWasmWorkers();
       if (why) notes.push(why);
-      return { name, notes, threads: wasmWorkerStats().workers + 1 };
+      return { name, notes, threads: wasmWorkerStats().workers + 1, identity: name };
     }
     notes.push(`backend ${name} failed to initialise`);
   }

@@ -115,3 +115,18 @@ describe('cadences and the default target are saved and shown', () => {
     expect(readRunConfig(runPaths(dir).config).target).toEqual({ epochs: 50 });
   });
 });
+
+describe('a resume on another backend', () => {
+  it('says so in one line, records the change in config.json, and trains on', () => {
+    const dir = path.join(tmp.dir, 'runs', 'moved');
+    const first = run(['train', ...TINY, ...data, '--steps', '2', '--out', dir]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(readRunConfig(runPaths(dir).config).backend).toBe('wasm');
+    const moved = run(['train', '--resume', dir, ...data, '--steps', '3', '--backend', 'cpu']);
+    expect(moved.code, moved.stderr).toBe(0);
+    const notes = moved.stderr.split('\n').filter((l) => l.includes('not bit-identical'));
+    expect(notes).toEqual(['note: this run trained on wasm until step 2; it continues on cpu, so from here its results are not bit-identical to a run that stayed on wasm']);
+    expect(readRunConfig(runPaths(dir).config).backendChanges).toEqual([{ step: 2, from: 'wasm', to: 'cpu', at: expect.any(String) }]);
+    expect(loadCheckpoint(runPaths(dir).checkpoint).meta.step).toBe(3);
+  });
+});

@@ -71,13 +71,13 @@ export function backendOption(): Option {
     .default('auto');
 }
 
-/** Activates the backend and says which one runs (and why faster ones were skipped) once. */
+/** Activates the backend and says which one runs (and why faster ones were skipped) once; returns what a run records as its backend (see BackendChoice.identity). */
 export async function useBackend(name: BackendName, quiet = false): Promise<string> {
   const choice = await initBackend(name);
   const threads = choice.threads ? `, ${choice.threads} thread${choice.threads > 1 ? 's' : ''}` : '';
   const detail = choice.detail ? `, ${choice.detail}` : '';
   if (!quiet) say(`backend: ${choice.name}${threads}${detail}${choice.notes.length ? ` (${choice.notes.join('; ')})` : ''}`);
-  return choice.name;
+  return choice.identity;
 }
 
 /**

@@ -133,6 +133,15 @@ export function nativeGemmLabel(): string {
   return i.gemm === 'openblas' ? `${i.blasConfig.split(' ').slice(0, 2).join(' ')} GEMM` : `builtin GEMM (${i.gemmKernel})`;
 }
 
+/** The GEMM as far as it decides the bits: "openblas <its build's core>" or "builtin <micro-kernels>". */
+export function nativeGemmIdentity(): string {
+  const addon = loadAddon();
+  if (typeof addon === 'string') return 'unavailable';
+  const i = addon.info();
+  // e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64" → "OpenBLAS 0.3.21 Haswell"
+  return i.gemm === 'openblas' ? i.blasConfig.split(' ').filter((w) => w && !/^(NO_|USE_|DYNAMIC_ARCH|MAX_THREADS)/.test(w)).join(' ') : `builtin ${i.gemmKernel}`;
+}
+
 /** Names of the kernels that run in the addon (when their inputs are float32). */
 export function nativeKernelNames(): string[] {
   return Object.keys(nativeOverrides()).sort();
