@@ -22,6 +22,12 @@ export const RunCadence = z.strictObject({
 });
 export type RunCadence = z.infer<typeof RunCadence>;
 
+/** The learning rates' schedule: constant, then (from `lrDecayFrom`) linear to 0 at the target's last step. */
+export const RunSchedule = z.strictObject({
+  lrDecayFrom: z.number().int().nonnegative(),
+});
+export type RunSchedule = z.infer<typeof RunSchedule>;
+
 /** A resume on another backend than the run last used: from that step on, results differ from a run that stayed. */
 export const BackendChange = z.object({
   step: z.number().int().nonnegative(),
@@ -57,6 +63,7 @@ export const RunConfig = z.object({
   /** what a plain `--resume` continues to (runs made before it was recorded have none) */
   target: RunTarget.optional(),
   cadence: RunCadence.optional(),
+  schedule: RunSchedule.optional(),
   /** resumes on another backend, in order; `backend` above is where the run started */
   backendChanges: z.array(BackendChange).optional(),
 });

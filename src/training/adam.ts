@@ -10,6 +10,8 @@ import type { OptimizerSpec } from '../models/spec';
  */
 export class Adam {
   step = 0;
+  /** Multiplies the learning rate (a schedule sets it before each update; 1 = the spec's rate). */
+  lrScale = 1;
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
 
@@ -26,7 +28,7 @@ export class Adam {
     this.step += 1;
     const { learningRate, beta1, beta2, epsilon } = this.spec;
     // Bias correction in float64 from the step count: exactly reproducible after a resume.
-    const lrT = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
+    const lrT = (learningRate * this.lrScale * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
     if (tf.getKernel(FUSED_ADAM, tf.getBackend())) {
       // One pass per variable in the backend (the same float32 operations in the same order).
       tf.tidy(() => {

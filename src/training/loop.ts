@@ -4,6 +4,7 @@ import { checkpoints, evaluation, sampleGrids, type Clock, type TrainCallback } 
 import type { TrainOptions, TrainResult } from './options';
 import { openRun } from './session';
 import { trainStep, type StepStats } from './step';
+import { lrScaleAt } from './target';
 
 export type { Progress, TrainingEvaluator, TrainOptions, TrainResult } from './options';
 
@@ -56,6 +57,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     while (run.step < targetSteps && !(secondsBudget <= 0)) {
       const epoch = Math.floor(run.step / stepsPerEpoch) + 1;
       const { batch, rng } = order.batch(run.step);
+      gan.optG.lrScale = gan.optD.lrScale = lrScaleAt(run.step + 1, run.schedule?.lrDecayFrom, targetSteps);
       let stats: StepStats;
       try {
         stats = trainStep(gan, batch, rng, config.recipe);

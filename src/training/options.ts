@@ -22,6 +22,8 @@ export interface TrainOptions {
   steps?: number;
   epochs?: number;
   minutes?: number;
+  /** From this step on, decay both learning rates linearly to 0 at the target's last step (needs a step or epoch target; saved). */
+  lrDecayFrom?: number;
   seed?: number;
   /** Cadences (default: the resumed run's saved ones, else 50 and 200 steps; evaluation off). */
   sampleEvery?: number;

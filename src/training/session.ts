@@ -4,7 +4,7 @@ import { loadDataset, type Dataset } from '../data/dataset';
 import { UserError } from '../errors';
 import type { Preset } from '../models/spec';
 import type { HistoryRow } from '../output/chart';
-import { readRunConfig, type RunCadence, type RunConfig, type RunTarget } from '../run/config';
+import { readRunConfig, type RunCadence, type RunConfig, type RunSchedule, type RunTarget } from '../run/config';
 import { HistoryWriter, readJsonl } from '../run/jsonl';
 import { acquireLock } from '../run/lock';
 import { runPaths, type RunPaths } from '../run/paths';
@@ -41,6 +41,8 @@ export interface TrainingSession {
   /** training seconds this invocation may take (Infinity when no time is set) */
   secondsBudget: number;
   cadence: RunCadence;
+  /** the learning rates' schedule (none: constant) */
+  schedule?: RunSchedule;
   history: HistoryWriter;
   /** history.jsonl's rows, kept in memory for the chart */
   historyRows: HistoryRow[];
@@ -77,6 +79,14 @@ function configFor(preset: Preset, data: Dataset, seed: number, backend: string,
     createdAt: new Date().toISOString(),
     command,
   };
+}
+
+/** A learning-rate decay needs a step target beyond its start (it ends at the target's last step). */
+function checkSchedule(schedule: RunSchedule | undefined, target: RunTarget, stepsPerEpoch: number): void {
+  const total = targetSteps(target, stepsPerEpoch);
+  if (schedule && !(Number.isFinite(total) && schedule.lrDecayFrom < total)) {
+    throw new UserError(`--lr-decay-from ${schedule.lrDecayFrom}: the decay ends at the target's last step, so it needs a step or epoch target beyond it (the target is ${describeTarget(target)})`);
+  }
 }
 
 /** The cadences of the options, where given, else `saved`. */
@@ -133,6 +143,10 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     if (data.train.count === 0) throw new UserError('the training set is empty after the class filter');
     const { target } = resolveTarget(opts, undefined, false, 0);
     config = { ...configFor(preset, data, opts.seed ?? 0, opts.backend, opts.command), target, cadence: cadenceOf(opts, DEFAULT_CADENCE) };
+    if (opts.lrDecayFrom !== undefined) {
+      config.schedule = { lrDecayFrom: opts.lrDecayFrom };
+      checkSchedule(config.schedule, target, config.stepsPerEpoch);
+    }
   }
 
   try {
@@ -176,13 +190,10 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     }
 
     const { target, defaulted } = resolveTarget(opts, config.target, !!opts.resume, secondsBefore);
-    const saved = config.cadence ?? DEFAULT_CADENCE;
-    const cadence: RunCadence = {
-      sampleEvery: opts.sampleEvery ?? saved.sampleEvery,
-      checkpointEvery: opts.checkpointEvery ?? saved.checkpointEvery,
-      ...((opts.evalEvery ?? saved.evalEvery) !== undefined ? { evalEvery: opts.evalEvery ?? saved.evalEvery } : {}),
-    };
-    const updated: RunConfig = { ...config, target, cadence };
+    const cadence = cadenceOf(opts, config.cadence ?? DEFAULT_CADENCE);
+    const schedule = opts.lrDecayFrom !== undefined ? { lrDecayFrom: opts.lrDecayFrom } : config.schedule;
+    checkSchedule(schedule, target, config.stepsPerEpoch);
+    const total = targetSteps(target, config.stepsPerEpoch);
     if (opts.resume) {
       const before = lastBackend(config);
       const changes = [...(config.backendChanges ?? [])];
@@ -190,14 +201,13 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
         log(`note: this run trained on ${before} until step ${step}; it continues on ${opts.backend}, so from here its results are not bit-identical to a run that stayed on ${before}`);
         changes.push({ step, from: before, to: opts.backend, at: new Date().toISOString() });
       }
-      const updated: RunConfig = { ...config, target, cadence, ...(changes.length ? { backendChanges: changes } : {}) };
+      const updated: RunConfig = { ...config, target, cadence, ...(schedule ? { schedule } : {}), ...(changes.length ? { backendChanges: changes } : {}) };
       // Written only when something changed: a plain resume leaves config.json as it was.
       if (JSON.stringify(updated) !== JSON.stringify(config)) writeFileAtomic(paths.config, `${JSON.stringify(updated, null, 2)}\n`);
       config = updated;
     }
     if (defaulted) log(`training to ${describeTarget(target)} (the default; --steps, --epochs or --minutes set another)`);
 
-    const total = targetSteps(target, config.stepsPerEpoch);
     let readiedAt = -1;
     return {
       runDir,
@@ -213,6 +223,7 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
       targetSteps: total,
       secondsBudget: target.minutes !== undefined ? Math.max(0, target.minutes * 60 - secondsBefore) : Infinity,
       cadence,
+      schedule,
       history,
       historyRows,
       lastCheckpointStep: step,

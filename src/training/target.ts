@@ -47,3 +47,12 @@ export function targetFlags(target: RunTarget): string {
   if (target.epochs !== undefined) parts.push(`--epochs ${target.epochs}`);
   return parts.join(' ');
 }
+
+/**
+ * The learning rates' multiplier for update number `step` (from 1): 1 until `lrDecayFrom`, then
+ * falling linearly to 0 at the target's last step (`targetSteps`), so the last updates are tiny.
+ */
+export function lrScaleAt(step: number, lrDecayFrom: number | undefined, targetSteps: number): number {
+  if (lrDecayFrom === undefined || step <= lrDecayFrom || !Number.isFinite(targetSteps)) return 1;
+  return Math.max(0, (targetSteps - step + 1) / (targetSteps - lrDecayFrom));
+}

@@ -172,3 +172,33 @@ describe('training', () => {
     await expect(train(base({ resume: dir, steps: 9 }))).rejects.toThrow(/not a fashion-gan checkpoint/);
   });
 });
+
+describe('a learning-rate decay', () => {
+  it('is 1 until its start, then falls linearly to a last tiny update at the target', async () => {
+    const { lrScaleAt } = await import('./target');
+    // update 5 still at full rate, then 3/4, 1/2, and the last update (8) at 1/4
+    expect([1, 4, 5, 6, 7, 8, 9].map((s) => lrScaleAt(s, 4, 8))).toEqual([1, 1, 1, 0.75, 0.5, 0.25, 0]);
+    expect(lrScaleAt(5, undefined, 8)).toBe(1);
+    expect(lrScaleAt(5, 4, Infinity)).toBe(1);
+  });
+
+  it('is saved, resumes exactly, and needs a step target beyond its start', async () => {
+    const straight = path.join(tmp.dir, 'decay-straight');
+    const split = path.join(tmp.dir, 'decay-split');
+    await train(base({ preset: tinyPreset(), out: straight, steps: 8, seed: 9, lrDecayFrom: 3 }));
+    await train(base({ preset: tinyPreset(), out: split, steps: 8, seed: 9, lrDecayFrom: 3, shouldStop: (() => { let n = 0; return () => ++n >= 5; })() }));
+    expect(readRunConfig(runPaths(split).config).schedule).toEqual({ lrDecayFrom: 3 });
+    await train(base({ resume: split }));
+    const a = checkpointValues(straight);
+    const b = checkpointValues(split);
+    for (const [k, v] of a) expect(Buffer.from(b.get(k)!.buffer).equals(Buffer.from(v.buffer)), k).toBe(true);
+    // without the decay the weights differ
+    const constant = path.join(tmp.dir, 'decay-none');
+    await train(base({ preset: tinyPreset(), out: constant, steps: 8, seed: 9 }));
+    const first = [...a.keys()][0]!;
+    expect(Buffer.from(checkpointValues(constant).get(first)!.buffer).equals(Buffer.from(a.get(first)!.buffer))).toBe(false);
+    await expect(train(base({ preset: tinyPreset(), out: path.join(tmp.dir, 'decay-bad'), minutes: 1, lrDecayFrom: 3 }))).rejects.toThrow(/--lr-decay-from 3: the decay ends at the target's last step, so it needs a step or epoch target beyond it/);
+    await expect(train(base({ preset: tinyPreset(), out: path.join(tmp.dir, 'decay-late'), steps: 3, lrDecayFrom: 3 }))).rejects.toThrow(/needs a step or epoch target beyond it \(the target is 3 steps\)/);
+    expect(fs.existsSync(runPaths(path.join(tmp.dir, 'decay-late')).config)).toBe(false);
+  });
+});

@@ -139,6 +139,7 @@ export function register(program: Command): void {
         resume,
         dataDir: o.dataDir as string | undefined,
         ...length,
+        lrDecayFrom: o.lrDecayFrom as number | undefined,
         seed: o.seed as number | undefined,
         sampleEvery: o.sampleEvery as number | undefined,
         checkpointEvery: o.checkpointEvery as number | undefined,
