@@ -1,98 +1,24 @@
 /**
  * "Nothing lost" (issue 6): the real CLI, killed with SIGKILL at seeded random moments — in the
  * middle of steps, checkpoint writes, sample/GIF/history.png writes and generator exports — and
- * resumed each time, ends bit-identical to an uninterrupted run. Also: two writers, divergence,
- * and full or read-only disks (real tmpfs and read-only bind mounts when we may mount).
+ * resumed each time, ends bit-identical to an uninterrupted run. Also two writers and divergence;
+ * full or read-only disks are in disk.test.ts.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, writeTinyFashion } from './fixtures';
 import { loadModelArtifacts } from '../src/backends/fileio';
 import { decodePng } from '../src/output/image';
 import { loadCheckpoint } from '../src/training/checkpoint';
 import { readRunConfig } from '../src/run/config';
 import { runPaths } from '../src/run/paths';
 import { Rng } from '../src/util/rng';
+import { checkpointValues, crashBench, expectSameCheckpoint, NEW_RUN, sha, sleep, strictHistory, tempFiles, withoutSeconds, type Exit } from './crash-harness';
 
-const BIN = path.resolve(__dirname, '../bin/fashion-gan.js');
-const tmp = tempDir('fashion-gan-crash-');
-const dataDir = path.join(tmp.dir, 'data');
-const bigDataDir = path.join(tmp.dir, 'data400');
-const SEED = 21;
-
-beforeAll(() => {
-  writeTinyFashion(dataDir, 36, 16); // batch 8: 5 steps an epoch (an epoch-end checkpoint every 5 steps)
-  writeTinyFashion(bigDataDir, 400, 16); // 50 steps an epoch: long stretches without sample writes
-});
+const { tmp, trainArgs, start, run, writeData } = crashBench('fashion-gan-crash-');
+beforeAll(writeData);
 afterAll(tmp.cleanup);
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-/** The tiny but real model: fmnist-lms narrowed 8×, batch 8, on WebAssembly. */
-function trainArgs(extra: string[], data = dataDir): string[] {
-  return ['train', '--data-dir', data, '--backend', 'wasm', ...extra];
-}
-const NEW_RUN = ['--preset', 'fmnist-lms', '--filters-scale', '0.125', '--batch-size', '8', '--seed', String(SEED)];
-
-function start(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp.dir, env: { ...process.env, FASHION_GAN_DATA: '' } });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.resume();
-  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-  return { child, exited, stderr: () => stderr };
-}
-
-function run(args: string[]): Exit {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: tmp.dir, encoding: 'utf8', env: { ...process.env, FASHION_GAN_DATA: '' }, timeout: 120_000 });
-  return { code: r.status, signal: r.signal, stderr: r.stderr };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-
-function checkpointValues(dir: string) {
-  const ck = loadCheckpoint(runPaths(dir).checkpoint);
-  return { step: ck.meta.step, tensors: new Map([...ck.tensors].map(([k, v]) => [k, Buffer.from(v.values.buffer)])) };
-}
-
-function expectSameCheckpoint(a: string, b: string) {
-  const x = checkpointValues(a);
-  const y = checkpointValues(b);
-  expect(y.step).toBe(x.step);
-  expect([...y.tensors.keys()]).toEqual([...x.tensors.keys()]);
-  expect(x.tensors.size).toBeGreaterThan(20);
-  for (const [k, v] of x.tensors) expect(y.tensors.get(k)!.equals(v), k).toBe(true);
-}
-
-/** history.jsonl, strictly: every line whole JSON, the file ends with a newline. */
-function strictHistory(dir: string): Record<string, number>[] {
-  const text = fs.readFileSync(runPaths(dir).history, 'utf8');
-  expect(text.endsWith('\n')).toBe(true);
-  return text
-    .slice(0, -1)
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, number>);
-}
-const withoutSeconds = (rows: Record<string, number>[]) => rows.map(({ seconds: _s, ...r }) => r);
-
-/** Temp files of atomic writes anywhere in the run folder: `.NAME.tmp-PID`. */
-function tempFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const sub of ['', 'checkpoint', 'samples', 'generator']) {
-    const d = path.join(dir, sub);
-    if (!fs.existsSync(d)) continue;
-    for (const f of fs.readdirSync(d)) if (/\.tmp-\d+$/.test(f)) out.push(path.join(sub, f));
-  }
-  return out;
-}
 
 describe('SIGKILL at random moments, then --resume', () => {
   const N = 50;
@@ -298,136 +224,5 @@ describe('divergence', () => {
     expect(sha(p.checkpoint)).toBe(before);
     expect(fs.readFileSync(p.history).equals(historyBefore)).toBe(true);
     expect(fs.existsSync(p.lock)).toBe(false);
-  });
-});
-
-// Real failures, not mocks: a tiny tmpfs filled up (ENOSPC) and read-only bind mounts (EROFS).
-// Both need root and mount(2); elsewhere these tests are skipped. EACCES cannot be produced as
-// root (permissions do not stop root), so it is not covered here.
-function canMount(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  const d = fs.mkdtempSync(path.join(tmp.dir, 'probe-'));
-  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', d]).status === 0;
-  if (ok) spawnSync('umount', [d]);
-  return ok;
-}
-const MOUNT = canMount();
-
-describe.skipIf(!MOUNT)('full or read-only disk', () => {
-  const mounts: string[] = [];
-  const sh = (cmd: string, ...args: string[]) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  };
-  const mountTmpfs = (dir: string, size: string) => {
-    fs.mkdirSync(dir, { recursive: true });
-    sh('mount', '-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir);
-    mounts.push(dir);
-  };
-  const bindReadOnly = (target: string) => {
-    sh('mount', '--bind', target, target);
-    mounts.push(target);
-    sh('mount', '-o', 'remount,bind,ro', target);
-  };
-  const unmount = (target: string) => {
-    sh('umount', target);
-    mounts.splice(mounts.indexOf(target), 1);
-  };
-  afterAll(() => {
-    for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
-  });
-  /** Fills the file system holding `dir` up to `leave` free bytes. */
-  const fill = (dir: string, leave: number, name = 'filler') => {
-    const st = fs.statfsSync(dir);
-    const free = st.bavail * st.bsize;
-    const fd = fs.openSync(path.join(dir, name), 'w');
-    const chunk = Buffer.alloc(64 * 1024, 1);
-    let left = Math.max(0, free - leave);
-    try {
-      while (left > 0) left -= fs.writeSync(fd, chunk, 0, Math.min(chunk.length, left));
-    } catch {
-      // full
-    }
-    fs.closeSync(fd);
-  };
-  const oneLineError = (r: Exit, pattern: RegExp) => {
-    expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines.at(-1)).toMatch(pattern);
-    expect(r.stderr).not.toMatch(/\n\s+at |--verbose/);
-  };
-
-  it('ENOSPC during a checkpoint: one line, the previous checkpoint whole, and the run continues exactly once space is back', () => {
-    const ref = path.join(tmp.dir, 'ref8');
-    expect(run(trainArgs([...NEW_RUN, '--steps', '8', '--out', ref])).code).toBe(0);
-    const disk = path.join(tmp.dir, 'disk-full');
-    mountTmpfs(disk, '12m');
-    const dir = path.join(disk, 'run');
-    const first = run(trainArgs([...NEW_RUN, '--steps', '4', '--out', dir, '--checkpoint-every', '2', '--sample-every', '1000']));
-    expect(first.code, first.stderr).toBe(0);
-    const p = runPaths(dir);
-    const before = sha(p.checkpoint);
-    fill(disk, 512 * 1024); // room for history lines and a sample grid, not for a 2 MB checkpoint
-    const r = run(trainArgs(['--resume', dir, '--steps', '8', '--checkpoint-every', '2', '--sample-every', '1000']));
-    oneLineError(r, /^fashion-gan: .*checkpoint\/latest\.fgck: no space left on the device; the previous version is kept$/);
-    expect(sha(p.checkpoint)).toBe(before);
-    expect(loadCheckpoint(p.checkpoint).meta.step).toBe(4);
-    expect(tempFiles(dir)).toEqual([]);
-    fs.rmSync(path.join(disk, 'filler'));
-    const again = run(trainArgs(['--resume', dir, '--steps', '8']));
-    expect(again.code, again.stderr).toBe(0);
-    expectSameCheckpoint(ref, dir);
-    expect(withoutSeconds(strictHistory(dir))).toEqual(withoutSeconds(strictHistory(ref)));
-    unmount(disk);
-  });
-
-  it('ENOSPC while appending to history.jsonl: one line, checkpoint untouched, the torn tail cut on resume', () => {
-    const disk = path.join(tmp.dir, 'disk-full-history');
-    mountTmpfs(disk, '12m');
-    const dir = path.join(disk, 'run');
-    const first = run(trainArgs([...NEW_RUN, '--steps', '2', '--out', dir, '--sample-every', '1000', '--checkpoint-every', '1000'], bigDataDir));
-    expect(first.code, first.stderr).toBe(0);
-    const p = runPaths(dir);
-    // A run stopped at step 2 of 45 (a plain resume then writes nothing before its first step).
-    const config = JSON.parse(fs.readFileSync(p.config, 'utf8'));
-    fs.writeFileSync(p.config, `${JSON.stringify({ ...config, target: { steps: 45 } }, null, 2)}\n`);
-    const before = sha(p.checkpoint);
-    // Leave exactly the page the lock file needs: the history then fills its last page and stops.
-    fs.writeFileSync(path.join(disk, 'spare'), Buffer.alloc(1)); // one page, freed below for the lock
-    fill(disk, 0);
-    fs.rmSync(path.join(disk, 'spare'));
-    const r = run(trainArgs(['--resume', dir], bigDataDir));
-    oneLineError(r, /^fashion-gan: .*history\.jsonl: no space left on the device; the previous version is kept$/);
-    expect(sha(p.checkpoint)).toBe(before);
-    fs.rmSync(path.join(disk, 'filler'));
-    const again = run(trainArgs(['--resume', dir, '--steps', '4'], bigDataDir));
-    expect(again.code, again.stderr).toBe(0);
-    expect(strictHistory(dir).map((row) => row.step)).toEqual([1, 2, 3, 4]);
-    unmount(disk);
-  });
-
-  it('EROFS: a read-only checkpoint folder or history file gives one line and keeps the checkpoint', () => {
-    const dir = path.join(tmp.dir, 'readonly');
-    const first = run(trainArgs([...NEW_RUN, '--steps', '4', '--out', dir, '--checkpoint-every', '2']));
-    expect(first.code, first.stderr).toBe(0);
-    const p = runPaths(dir);
-    const before = sha(p.checkpoint);
-
-    bindReadOnly(p.checkpointDir);
-    const r = run(trainArgs(['--resume', dir, '--steps', '6', '--checkpoint-every', '2']));
-    oneLineError(r, /^fashion-gan: .*checkpoint\/latest\.fgck: the file system is read-only$/);
-    expect(sha(p.checkpoint)).toBe(before);
-    unmount(p.checkpointDir);
-
-    bindReadOnly(p.history);
-    const h = run(trainArgs(['--resume', dir, '--steps', '6']));
-    oneLineError(h, /^fashion-gan: .*history\.jsonl: the file system is read-only$/);
-    expect(sha(p.checkpoint)).toBe(before);
-    expect(fs.existsSync(p.lock)).toBe(false);
-    unmount(p.history);
-
-    const ok = run(trainArgs(['--resume', dir, '--steps', '6']));
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(strictHistory(dir).map((row) => row.step)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
