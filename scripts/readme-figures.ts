@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { initBackend } from '../src/backends/index';
 import { batchPixels, loadDataset } from '../src/data/dataset';
 import { generateBatch, latentsForSeeds, loadGenerator } from '../src/generate';
-import { encodePng, tileGrid, toPixels } from '../src/output/image';
+import { labelledGridPng } from '../src/output/caption';
+import { tileGrid, toPixels } from '../src/output/image';
 import { Rng } from '../src/util/rng';
 
 const arg = (name: string) => {
@@ -36,6 +37,7 @@ for (let k = 0; k < rows; k++) {
 const grid = tileGrid(cells, rows * (2 * perRow + 1), h, w, c as 1 | 3, 2 * perRow + 1, 2, 2);
 const out = arg('--out') ?? path.join('docs', 'figures', 'per-class.png');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, encodePng(grid));
+const scale = 2;
+fs.writeFileSync(out, labelledGridPng(grid, { title: `${perRow} real training images  |  ${perRow} designs that never existed (${path.basename(gen.runDir)}, seeds ${seed}…${seed + rows * perRow - 1})`, rows: gen.classNames }, { cellWidth: w * scale, cellHeight: h * scale, pad: 2 }));
 console.log(`wrote ${out}: ${rows} classes (${gen.classNames.join(', ')}), real | generated`);
 gen.model.dispose();
