@@ -104,7 +104,7 @@ describe('train --config', () => {
     [{ 'batch-size': 0 }, "option '--batch-size <n>' argument '0' is invalid. must be a whole number from 1 to 65536."],
     [{ loss: 'mse' }, "option '--loss <kind>' argument 'mse' is invalid. Allowed choices are bce, hinge, lsgan, wgan-gp."],
     [{ 'diff-augment': ['translation', 'flip'] }, "option '--diff-augment <policy>' argument 'translation,flip' is invalid. allowed: a comma list of translation, cutout, color."],
-    [{ batchsize: 8 }, 'unknown key "batchsize" (allowed: preset, dataset, class, data-dir, epochs, steps, minutes, batch-size, '],
+    [{ batchsize: 8 }, 'unknown key "batchsize" (allowed: preset, dataset, class, data-dir, epochs, steps, minutes, lr-decay-from, batch-size, '],
     [{ 'spectral-norm': 'yes' }, '"spectral-norm": must be true or false (the switch --spectral-norm)'],
     [{ steps: true }, '"steps": true is not a value for --steps <n> (give a number or text)'],
     [[1, 2], 'must hold one JSON object of train options, e.g. {"preset": "fashion", "steps": 2000}'],
