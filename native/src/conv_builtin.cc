@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "gemm.h"
 #include "gemm_builtin.h"
 #include "pool.h"
 
@@ -123,7 +124,7 @@ i64 RowParts(i64 rows) { return std::max<i64>(1, std::min<i64>(Pool::kMaxChunks,
 
 }  // namespace
 
-void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y) {
+void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y, const float* bias, int act, float alpha) {
   const i64 K = c.K(), M = c.N * c.OH * c.OW;
   const PackedStore wp = PrepackB(DenseB{w, c.Co, false}, c.Co, K);
   const i64 parts = RowParts(M);
@@ -137,6 +138,7 @@ void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y) {
         const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const { return a(dst, r0 + i0, m, k0, kc); }
       } pa{PatchesA{&c, x, 0}, r0};
       BuiltinGemm(r1 - r0, c.Co, K, pa, PackedB{&wp}, DenseC{y + r0 * c.Co, c.Co}, false);
+      Epilogue(y + r0 * c.Co, r1 - r0, c.Co, bias, act, alpha);
     }
   });
 }

@@ -125,6 +125,21 @@ void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const 
   // `parts` items with grain 1 are exactly the parts.
   const bool rows = M >= N;
   const i64 blocks = ((rows ? M : N) + 15) / 16, parts = std::min(Pool::kMaxChunks, blocks);
+  if (use_builtin) {
+    // The operand all parts share is packed once.
+    const PackedStore shared = rows ? PrepackB(DenseB{B, ldb, tb}, N, K) : PrepackA(DenseA{A, lda, ta}, M, K);
+    pool().For(parts, 1, [&](i64 pb, i64 pe) {
+      for (i64 p = pb; p < pe; p++) {
+        const i64 lo = std::min(rows ? M : N, blocks * p / parts * 16), hi = std::min(rows ? M : N, blocks * (p + 1) / parts * 16);
+        if (hi <= lo) continue;
+        if (rows)
+          BuiltinGemm(hi - lo, N, K, DenseA{ta ? A + lo : A + lo * lda, lda, ta}, PackedB{&shared}, DenseC{C + lo * ldc, ldc}, beta != 0.f);
+        else
+          BuiltinGemm(M, hi - lo, K, PackedA{&shared}, DenseB{tb ? B + lo * ldb : B + lo, ldb, tb}, DenseC{C + lo, ldc}, beta != 0.f);
+      }
+    });
+    return;
+  }
   pool().For(parts, 1, [&](i64 pb, i64 pe) {
     for (i64 p = pb; p < pe; p++) {
       const i64 lo = std::min(rows ? M : N, blocks * p / parts * 16), hi = std::min(rows ? M : N, blocks * (p + 1) / parts * 16);
