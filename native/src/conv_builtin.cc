@@ -43,11 +43,13 @@ inline void Zero(float* dst, i64 n) {
 // ordered (kh, kw, ci); zeros where the patch leaves the image.
 void PatchRow(const Conv& c, const float* x, i64 n, i64 oh, i64 ow, i64 k0, i64 len, float* dst) {
   const i64 rowLen = c.KW * c.Ci, kend = k0 + len, iw0 = ow * c.SW - c.PL, ih0 = oh * c.SH - c.PT;
-  if (k0 == 0 && len == c.KH * rowLen && c.DW == 1 && ih0 >= 0 && ih0 + (c.KH - 1) * c.DH < c.H && iw0 >= 0 &&
-      iw0 + c.KW <= c.W) {
-    // The whole patch, inside the image: one contiguous run per kernel row.
+  if (c.DW == 1 && ih0 >= 0 && ih0 + (c.KH - 1) * c.DH < c.H && iw0 >= 0 && iw0 + c.KW <= c.W) {
+    // A patch inside the image: one contiguous run per kernel row.
     const float* src = x + ((n * c.H + ih0) * c.W + iw0) * c.Ci;
-    for (i64 kh = 0; kh < c.KH; kh++) Copy(dst + kh * rowLen, src + kh * c.DH * c.W * c.Ci, rowLen);
+    for (i64 kh = k0 / rowLen; kh * rowLen < kend; kh++) {
+      const i64 a = std::max(k0, kh * rowLen), b = std::min(kend, (kh + 1) * rowLen);
+      Copy(dst + (a - k0), src + kh * c.DH * c.W * c.Ci + (a - kh * rowLen), b - a);
+    }
     return;
   }
   for (i64 k = k0; k < kend;) {
@@ -108,11 +110,36 @@ struct PatchesB {
   const float* operator()(float* dst, i64 j, i64 n, i64 k0, i64 kc, i64 nr) const {
     const i64 P = c->OH * c->OW;
     j += j0;
+    if (j % c->Ci + n <= c->Ci) return OneTap(dst, j, n, k0, kc, nr);
     for (i64 k = 0; k < kc; k++) {
       const i64 p = p0 + k0 + k, q = p % P;
       float* d = dst + k * nr;
       PatchRow(*c, x, p / P, q / c->OW, q % c->OW, j, n, d);
       for (i64 j = n; j < nr; j++) d[j] = 0.f;
+    }
+    return dst;
+  }
+  // Columns j..j+n within one tap (kh, kw): row k is n channels of one input pixel, or zeros.
+  const float* OneTap(float* dst, i64 j, i64 n, i64 k0, i64 kc, i64 nr) const {
+    const Conv& v = *c;
+    const i64 tap = j / v.Ci, ci = j % v.Ci, kh = tap / v.KW, kw = tap % v.KW;
+    i64 p = p0 + k0, img = p / (v.OH * v.OW), oh = p / v.OW % v.OH, ow = p % v.OW;
+    for (i64 k = 0; k < kc; k++) {
+      float* d = dst + k * nr;
+      const i64 ih = oh * v.SH - v.PT + kh * v.DH, iw = ow * v.SW - v.PL + kw * v.DW;
+      if (ih >= 0 && ih < v.H && iw >= 0 && iw < v.W) {
+        Copy(d, x + ((img * v.H + ih) * v.W + iw) * v.Ci + ci, n);
+        for (i64 jj = n; jj < nr; jj++) d[jj] = 0.f;
+      } else {
+        Zero(d, nr);
+      }
+      if (++ow == v.OW) {
+        ow = 0;
+        if (++oh == v.OH) {
+          oh = 0;
+          img++;
+        }
+      }
     }
     return dst;
   }
