@@ -91,12 +91,20 @@ void PatchRow(const Conv& c, const float* x, i64 n, i64 oh, i64 ow, i64 k0, i64 
 struct PatchesA {
   const Conv* c;
   const float* x;
-  i64 n0;
+  i64 p0;  // row i is output pixel p0 + i
   const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const {
-    const i64 P = c->OH * c->OW;
+    const Conv& v = *c;
+    const i64 p = p0 + i0;
+    i64 img = p / (v.OH * v.OW), oh = p / v.OW % v.OH, ow = p % v.OW;
     for (i64 r = 0; r < m; r++) {
-      const i64 p = i0 + r, q = p % P;
-      PatchRow(*c, x, n0 + p / P, q / c->OW, q % c->OW, k0, kc, dst + r * kKC);
+      PatchRow(v, x, img, oh, ow, k0, kc, dst + r * kKC);
+      if (++ow == v.OW) {
+        ow = 0;
+        if (++oh == v.OH) {
+          oh = 0;
+          img++;
+        }
+      }
     }
     return dst;
   }
@@ -158,13 +166,7 @@ void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y, cons
   pool().For(parts, 1, [&](i64 pb, i64 pe) {
     for (i64 p = pb; p < pe; p++) {
       const i64 r0 = M * p / parts, r1 = M * (p + 1) / parts;
-      // Rows r0.. of all images: PatchesA counts pixels from image 0.
-      struct Shifted {
-        PatchesA a;
-        i64 r0;
-        const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const { return a(dst, r0 + i0, m, k0, kc); }
-      } pa{PatchesA{&c, x, 0}, r0};
-      BuiltinGemm(r1 - r0, c.Co, K, pa, PackedB{&wp}, DenseC{y + r0 * c.Co, c.Co}, false);
+      BuiltinGemm(r1 - r0, c.Co, K, PatchesA{&c, x, r0}, PackedB{&wp}, DenseC{y + r0 * c.Co, c.Co}, false);
       Epilogue(y + r0 * c.Co, r1 - r0, c.Co, bias, act, alpha);
     }
   });
@@ -229,18 +231,36 @@ struct PhaseA {
   const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const {
     const Conv& v = *c;
     const Phase& f = *ph;
+    // The columns' runs (one per tap (jh, jw), Co channels each), the same for every row.
+    struct Run {
+      i64 at, jh, jw, co, len;
+    } runs[kKC + 1];
+    int nruns = 0;
+    for (i64 k = k0; k < k0 + kc; nruns++) {
+      const i64 tap = k / v.Co, co = k - tap * v.Co, len = std::min(v.Co - co, k0 + kc - k);
+      runs[nruns] = {k - k0, tap / f.Jw, tap % f.Jw, co, len};
+      k += len;
+    }
+    const i64 i = r0 + i0, qh0 = (f.ih0 + v.PT - f.rh) / v.SH, qw0 = (f.iw0 + v.PL - f.rw) / v.SW;
+    i64 n = i / (f.Hh * f.Ww), a = i / f.Ww % f.Hh, b = i % f.Ww;
     for (i64 r = 0; r < m; r++) {
-      const i64 i = r0 + i0 + r, n = i / (f.Hh * f.Ww), a = (i / f.Ww) % f.Hh, b = i % f.Ww;
-      const i64 qh = (f.ih0 + a * v.SH + v.PT - f.rh) / v.SH, qw = (f.iw0 + b * v.SW + v.PL - f.rw) / v.SW;
+      const i64 qh = qh0 + a, qw = qw0 + b;
       float* d = dst + r * kKC;
-      for (i64 k = k0; k < k0 + kc;) {
-        const i64 tap = k / v.Co, co = k - tap * v.Co, len = std::min(v.Co - co, k0 + kc - k);
-        const i64 oh = qh - tap / f.Jw, ow = qw - tap % f.Jw;
+      const float* img = dy + n * v.OH * v.OW * v.Co;
+      for (int j = 0; j < nruns; j++) {
+        const Run& u = runs[j];
+        const i64 oh = qh - u.jh, ow = qw - u.jw;
         if (oh < 0 || oh >= v.OH || ow < 0 || ow >= v.OW)
-          Zero(d + (k - k0), len);
+          Zero(d + u.at, u.len);
         else
-          Copy(d + (k - k0), dy + ((n * v.OH + oh) * v.OW + ow) * v.Co + co, len);
-        k += len;
+          Copy(d + u.at, img + (oh * v.OW + ow) * v.Co + u.co, u.len);
+      }
+      if (++b == f.Ww) {
+        b = 0;
+        if (++a == f.Hh) {
+          a = 0;
+          n++;
+        }
       }
     }
     return dst;
