@@ -114,6 +114,7 @@ const KernelSet kSets[] = {
 
 bool Runs(const KernelSet& k) {
 #ifdef FG_X86
+  __builtin_cpu_init();
   if (std::strcmp(k.name, "avx512") == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
   if (std::strcmp(k.name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
