@@ -126,7 +126,7 @@ void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const 
           float* C, i64 ldc) {
   if (M <= 0 || N <= 0) return;
   const double macs = static_cast<double>(M) * N * std::max<i64>(K, 1);
-  if (tls_in_parallel || macs < 2e6 || (M < 32 && N < 32)) {
+  if (tls_in_parallel || macs < 2e6 || (M < 32 && N < 32) || (Builtin() && N == 1 && ldc == 1)) {
     GemmCall(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     return;
   }
