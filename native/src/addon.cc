@@ -42,9 +42,9 @@ Napi::Value SetGemmFn(const Napi::CallbackInfo& info) {
   if (!info[0].IsString() || !info[1].IsString()) return Fail(env, "setGemm: two strings expected"), env.Undefined();
   const std::string gemm = info[0].As<Napi::String>(), kernel = info[1].As<Napi::String>();
   const std::string oldGemm = UseBuiltinGemm() ? "builtin" : "openblas", oldKernel = Kernels().name;
-  if (!SetGemm(gemm.c_str()) || !SetKernels(kernel.c_str())) {
-    SetGemm(oldGemm.c_str());
+  if (!SetKernels(kernel.c_str()) || !SetGemm(gemm.c_str())) {  // kernels first: the default GEMM depends on them
     SetKernels(oldKernel.c_str());
+    SetGemm(oldGemm.c_str());
     return Napi::Boolean::New(env, false);
   }
   return Napi::Boolean::New(env, true);

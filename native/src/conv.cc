@@ -90,7 +90,8 @@ Napi::Value Conv2DFn(const Napi::CallbackInfo& info) {
   if (c.Pointwise()) {
     Gemm(false, false, c.N * rowsPerImg, c.Co, K, x, K, w, c.Co, 0.f, y, c.Co);
   } else if (UseBuiltinGemm()) {
-    BuiltinConv2D(c, x, w, y);
+    BuiltinConv2D(c, x, w, y, bias, act, alpha);  // with the epilogue, part by part
+    return env.Undefined();
   } else {
     // Image chunks in parallel: each thread im2cols a chunk into its own buffer and multiplies it.
     const i64 chunk = c.Chunk(), nChunks = (c.N + chunk - 1) / chunk;

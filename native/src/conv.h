@@ -35,9 +35,11 @@ inline bool ReadConv(const Napi::CallbackInfo& info, size_t i, Conv& c) {
   return true;
 }
 
-// The convolutions on the builtin GEMM (conv_builtin.cc). BuiltinConv2DBackpropInput returns
-// false for shapes it leaves to the column path (dilations, fewer than 16 input channels).
-void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y);
+// The convolutions on the builtin GEMM (conv_builtin.cc). BuiltinConv2D adds the bias and applies
+// the activation (gemm.h Epilogue) to each part of y while it is in cache.
+// BuiltinConv2DBackpropInput returns false for shapes it leaves to the column path (dilations,
+// fewer than 16 input channels).
+void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y, const float* bias, int act, float alpha);
 bool BuiltinConv2DBackpropInput(const Conv& c, const float* dy, const float* w, float* dx);
 void BuiltinConv2DBackpropFilter(const Conv& c, const float* x, const float* dy, float* dw);
 

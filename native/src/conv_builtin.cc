@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "gemm.h"
 #include "gemm_builtin.h"
 #include "pool.h"
 
@@ -21,15 +22,41 @@ namespace fg {
 
 namespace {
 
+// Copies and zero fills: short runs (a tap of one or three channels) in a plain loop, long
+// ones through memcpy / memset.
+inline void Copy(float* __restrict dst, const float* __restrict src, i64 n) {
+  if (n < 16) {
+    for (i64 i = 0; i < n; i++) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
+  }
+}
+inline void Zero(float* dst, i64 n) {
+  if (n < 16) {
+    for (i64 i = 0; i < n; i++) dst[i] = 0.f;
+  } else {
+    std::memset(dst, 0, sizeof(float) * static_cast<size_t>(n));
+  }
+}
+
 // dst[0, len) = columns [k0, k0 + len) of the patch row of output pixel (n, oh, ow), columns
 // ordered (kh, kw, ci); zeros where the patch leaves the image.
 void PatchRow(const Conv& c, const float* x, i64 n, i64 oh, i64 ow, i64 k0, i64 len, float* dst) {
-  const i64 rowLen = c.KW * c.Ci, kend = k0 + len, iw0 = ow * c.SW - c.PL;
+  const i64 rowLen = c.KW * c.Ci, kend = k0 + len, iw0 = ow * c.SW - c.PL, ih0 = oh * c.SH - c.PT;
+  if (c.DW == 1 && ih0 >= 0 && ih0 + (c.KH - 1) * c.DH < c.H && iw0 >= 0 && iw0 + c.KW <= c.W) {
+    // A patch inside the image: one contiguous run per kernel row.
+    const float* src = x + ((n * c.H + ih0) * c.W + iw0) * c.Ci;
+    for (i64 kh = k0 / rowLen; kh * rowLen < kend; kh++) {
+      const i64 a = std::max(k0, kh * rowLen), b = std::min(kend, (kh + 1) * rowLen);
+      Copy(dst + (a - k0), src + kh * c.DH * c.W * c.Ci + (a - kh * rowLen), b - a);
+    }
+    return;
+  }
   for (i64 k = k0; k < kend;) {
     const i64 kh = k / rowLen, base = kh * rowLen, segEnd = std::min(kend, base + rowLen);
     const i64 ih = oh * c.SH - c.PT + kh * c.DH;
     if (ih < 0 || ih >= c.H) {
-      std::memset(dst + (k - k0), 0, sizeof(float) * static_cast<size_t>(segEnd - k));
+      Zero(dst + (k - k0), segEnd - k);
     } else {
       const float* xrow = x + (n * c.H + ih) * c.W * c.Ci;
       for (i64 kw = c.DW == 1 ? 0 : (k - base) / c.Ci; k < segEnd; kw++) {
@@ -50,9 +77,9 @@ void PatchRow(const Conv& c, const float* x, i64 n, i64 oh, i64 ow, i64 k0, i64 
           end = std::min(segEnd, lo + c.Ci);
         }
         const i64 a = std::min(std::max(k, lo), end), b = std::max(std::min(end, hi), a);
-        std::memset(dst + (k - k0), 0, sizeof(float) * static_cast<size_t>(a - k));
-        if (b > a) std::memcpy(dst + (a - k0), xrow + (a + shift), sizeof(float) * static_cast<size_t>(b - a));
-        std::memset(dst + (b - k0), 0, sizeof(float) * static_cast<size_t>(end - b));
+        Zero(dst + (k - k0), a - k);
+        if (b > a) Copy(dst + (a - k0), xrow + (a + shift), b - a);
+        Zero(dst + (b - k0), end - b);
         k = end;
       }
     }
@@ -64,28 +91,63 @@ void PatchRow(const Conv& c, const float* x, i64 n, i64 oh, i64 ow, i64 k0, i64 
 struct PatchesA {
   const Conv* c;
   const float* x;
-  i64 n0;
+  i64 p0;  // row i is output pixel p0 + i
   const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const {
-    const i64 P = c->OH * c->OW;
+    const Conv& v = *c;
+    const i64 p = p0 + i0;
+    i64 img = p / (v.OH * v.OW), oh = p / v.OW % v.OH, ow = p % v.OW;
     for (i64 r = 0; r < m; r++) {
-      const i64 p = i0 + r, q = p % P;
-      PatchRow(*c, x, n0 + p / P, q / c->OW, q % c->OW, k0, kc, dst + r * kKC);
+      PatchRow(v, x, img, oh, ow, k0, kc, dst + r * kKC);
+      if (++ow == v.OW) {
+        ow = 0;
+        if (++oh == v.OH) {
+          oh = 0;
+          img++;
+        }
+      }
     }
     return dst;
   }
 };
 
-// B = patches of all images (rows: output pixels; columns j0..j0+n).
+// B = patches of all images (rows: output pixels from p0; columns j0..j0+n).
 struct PatchesB {
   const Conv* c;
   const float* x;
-  const float* operator()(float* dst, i64 j0, i64 n, i64 k0, i64 kc, i64 nr) const {
+  i64 p0, j0;
+  const float* operator()(float* dst, i64 j, i64 n, i64 k0, i64 kc, i64 nr) const {
     const i64 P = c->OH * c->OW;
+    j += j0;
+    if (j % c->Ci + n <= c->Ci) return OneTap(dst, j, n, k0, kc, nr);
     for (i64 k = 0; k < kc; k++) {
-      const i64 p = k0 + k, q = p % P;
+      const i64 p = p0 + k0 + k, q = p % P;
       float* d = dst + k * nr;
-      PatchRow(*c, x, p / P, q / c->OW, q % c->OW, j0, n, d);
+      PatchRow(*c, x, p / P, q / c->OW, q % c->OW, j, n, d);
       for (i64 j = n; j < nr; j++) d[j] = 0.f;
+    }
+    return dst;
+  }
+  // Columns j..j+n within one tap (kh, kw): row k is n channels of one input pixel, or zeros.
+  const float* OneTap(float* dst, i64 j, i64 n, i64 k0, i64 kc, i64 nr) const {
+    const Conv& v = *c;
+    const i64 tap = j / v.Ci, ci = j % v.Ci, kh = tap / v.KW, kw = tap % v.KW;
+    i64 p = p0 + k0, img = p / (v.OH * v.OW), oh = p / v.OW % v.OH, ow = p % v.OW;
+    for (i64 k = 0; k < kc; k++) {
+      float* d = dst + k * nr;
+      const i64 ih = oh * v.SH - v.PT + kh * v.DH, iw = ow * v.SW - v.PL + kw * v.DW;
+      if (ih >= 0 && ih < v.H && iw >= 0 && iw < v.W) {
+        Copy(d, x + ((img * v.H + ih) * v.W + iw) * v.Ci + ci, n);
+        for (i64 jj = n; jj < nr; jj++) d[jj] = 0.f;
+      } else {
+        Zero(d, nr);
+      }
+      if (++ow == v.OW) {
+        ow = 0;
+        if (++oh == v.OH) {
+          oh = 0;
+          img++;
+        }
+      }
     }
     return dst;
   }
@@ -97,20 +159,15 @@ i64 RowParts(i64 rows) { return std::max<i64>(1, std::min<i64>(Pool::kMaxChunks,
 
 }  // namespace
 
-void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y) {
+void BuiltinConv2D(const Conv& c, const float* x, const float* w, float* y, const float* bias, int act, float alpha) {
   const i64 K = c.K(), M = c.N * c.OH * c.OW;
   const PackedStore wp = PrepackB(DenseB{w, c.Co, false}, c.Co, K);
   const i64 parts = RowParts(M);
   pool().For(parts, 1, [&](i64 pb, i64 pe) {
     for (i64 p = pb; p < pe; p++) {
       const i64 r0 = M * p / parts, r1 = M * (p + 1) / parts;
-      // Rows r0.. of all images: PatchesA counts pixels from image 0.
-      struct Shifted {
-        PatchesA a;
-        i64 r0;
-        const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const { return a(dst, r0 + i0, m, k0, kc); }
-      } pa{PatchesA{&c, x, 0}, r0};
-      BuiltinGemm(r1 - r0, c.Co, K, pa, PackedB{&wp}, DenseC{y + r0 * c.Co, c.Co}, false);
+      BuiltinGemm(r1 - r0, c.Co, K, PatchesA{&c, x, r0}, PackedB{&wp}, DenseC{y + r0 * c.Co, c.Co}, false);
+      Epilogue(y + r0 * c.Co, r1 - r0, c.Co, bias, act, alpha);
     }
   });
 }
@@ -130,19 +187,25 @@ void BuiltinConv2DBackpropFilter(const Conv& c, const float* x, const float* dy,
     }
   };
   const PackedStore dyp = PrepackA(DyT{dy, c.Co}, c.Co, P);
-  std::unique_ptr<float[]> dwT(new float[static_cast<size_t>(c.Co * K)]);
+  // Work items: column parts, and, when there are few columns (one or three input channels),
+  // groups of pixels too, each into its own partial dwᵀ that are then added in group order. Both
+  // follow from the shape alone.
   const i64 NR = Kernels().nr, tiles = (K + NR - 1) / NR, parts = std::min<i64>(Pool::kMaxChunks, std::max<i64>(1, tiles / 2));
-  pool().For(parts, 1, [&](i64 pb, i64 pe) {
-    for (i64 p = pb; p < pe; p++) {
+  const i64 blocks = (P + kKC - 1) / kKC, groups = tiles >= 8 ? 1 : std::min<i64>({8, blocks, std::max<i64>(1, P / 4096)});
+  std::unique_ptr<float[]> dwT(new float[static_cast<size_t>(groups * c.Co * K)]);
+  pool().For(parts * groups, 1, [&](i64 ib, i64 ie) {
+    for (i64 item = ib; item < ie; item++) {
+      const i64 p = item % parts, g = item / parts;
       const i64 j0 = tiles * p / parts * NR, j1 = std::min(K, tiles * (p + 1) / parts * NR);
-      struct Cols {
-        PatchesB b;
-        i64 j0;
-        const float* operator()(float* dst, i64 j, i64 n, i64 k0, i64 kc, i64 nr) const { return b(dst, j0 + j, n, k0, kc, nr); }
-      } pb2{PatchesB{&c, x}, j0};
-      BuiltinGemm(c.Co, j1 - j0, P, PackedA{&dyp}, pb2, DenseC{dwT.get() + j0, K}, false);
+      const i64 q0 = blocks * g / groups * kKC, q1 = std::min(P, blocks * (g + 1) / groups * kKC);
+      BuiltinGemm(c.Co, j1 - j0, q1 - q0, PackedA{&dyp, q0}, PatchesB{&c, x, q0, j0}, DenseC{dwT.get() + g * c.Co * K + j0, K}, false);
     }
   });
+  for (i64 g = 1; g < groups; g++) {
+    float* acc = dwT.get();
+    const float* part = dwT.get() + g * c.Co * K;
+    for (i64 i = 0; i < c.Co * K; i++) acc[i] += part[i];
+  }
   pool().For(K, 4096 / std::max<i64>(1, c.Co), [&](i64 b, i64 e) {
     for (i64 k = b; k < e; k++)
       for (i64 o = 0; o < c.Co; o++) dw[k * c.Co + o] = dwT[o * K + k];
@@ -168,18 +231,36 @@ struct PhaseA {
   const float* operator()(float* dst, i64 i0, i64 m, i64 k0, i64 kc) const {
     const Conv& v = *c;
     const Phase& f = *ph;
+    // The columns' runs (one per tap (jh, jw), Co channels each), the same for every row.
+    struct Run {
+      i64 at, jh, jw, co, len;
+    } runs[kKC + 1];
+    int nruns = 0;
+    for (i64 k = k0; k < k0 + kc; nruns++) {
+      const i64 tap = k / v.Co, co = k - tap * v.Co, len = std::min(v.Co - co, k0 + kc - k);
+      runs[nruns] = {k - k0, tap / f.Jw, tap % f.Jw, co, len};
+      k += len;
+    }
+    const i64 i = r0 + i0, qh0 = (f.ih0 + v.PT - f.rh) / v.SH, qw0 = (f.iw0 + v.PL - f.rw) / v.SW;
+    i64 n = i / (f.Hh * f.Ww), a = i / f.Ww % f.Hh, b = i % f.Ww;
     for (i64 r = 0; r < m; r++) {
-      const i64 i = r0 + i0 + r, n = i / (f.Hh * f.Ww), a = (i / f.Ww) % f.Hh, b = i % f.Ww;
-      const i64 qh = (f.ih0 + a * v.SH + v.PT - f.rh) / v.SH, qw = (f.iw0 + b * v.SW + v.PL - f.rw) / v.SW;
+      const i64 qh = qh0 + a, qw = qw0 + b;
       float* d = dst + r * kKC;
-      for (i64 k = k0; k < k0 + kc;) {
-        const i64 tap = k / v.Co, co = k - tap * v.Co, len = std::min(v.Co - co, k0 + kc - k);
-        const i64 oh = qh - tap / f.Jw, ow = qw - tap % f.Jw;
+      const float* img = dy + n * v.OH * v.OW * v.Co;
+      for (int j = 0; j < nruns; j++) {
+        const Run& u = runs[j];
+        const i64 oh = qh - u.jh, ow = qw - u.jw;
         if (oh < 0 || oh >= v.OH || ow < 0 || ow >= v.OW)
-          std::memset(d + (k - k0), 0, sizeof(float) * static_cast<size_t>(len));
+          Zero(d + u.at, u.len);
         else
-          std::memcpy(d + (k - k0), dy + ((n * v.OH + oh) * v.OW + ow) * v.Co + co, sizeof(float) * static_cast<size_t>(len));
-        k += len;
+          Copy(d + u.at, img + (oh * v.OW + ow) * v.Co + u.co, u.len);
+      }
+      if (++b == f.Ww) {
+        b = 0;
+        if (++a == f.Hh) {
+          a = 0;
+          n++;
+        }
       }
     }
     return dst;

@@ -51,17 +51,26 @@ constexpr bool kHaveOpenblas = true;
 #else
 constexpr bool kHaveOpenblas = false;
 #endif
+// The builtin GEMM unless OpenBLAS is asked for; without FASHION_NATIVE_BLAS, OpenBLAS where the
+// builtin one has no AVX-512 micro-kernels (on AVX-512 the builtin convolutions measured
+// 1.2–1.5× OpenBLAS's train step; the README's Speed section).
 bool DefaultBuiltin() {
   const char* e = std::getenv("FASHION_NATIVE_BLAS");
-  return !kHaveOpenblas || (e && std::strcmp(e, "builtin") == 0);
+  if (!kHaveOpenblas || (e && std::strcmp(e, "builtin") == 0)) return true;
+  if (e && std::strcmp(e, "openblas") == 0) return false;
+  return std::strcmp(Kernels().name, "avx512") == 0;
 }
-bool use_builtin = DefaultBuiltin();
+int use_builtin = -1;  // decided on first use (after the CPU is known)
+bool Builtin() {
+  if (use_builtin < 0) use_builtin = DefaultBuiltin();
+  return use_builtin;
+}
 
 // One product on the calling thread.
 void GemmCall(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
               float* C, i64 ldc) {
 #ifdef FASHION_HAVE_OPENBLAS
-  if (!use_builtin) {
+  if (!Builtin()) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f, A, lda, B,
                 ldb, beta, C, ldc);
     return;
@@ -72,7 +81,7 @@ void GemmCall(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, co
 }  // namespace
 
 bool HaveOpenblas() { return kHaveOpenblas; }
-bool UseBuiltinGemm() { return use_builtin; }
+bool UseBuiltinGemm() { return Builtin(); }
 bool SetGemm(const char* name) {
   if (!name || !*name) {
     use_builtin = DefaultBuiltin();
@@ -117,7 +126,7 @@ void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const 
           float* C, i64 ldc) {
   if (M <= 0 || N <= 0) return;
   const double macs = static_cast<double>(M) * N * std::max<i64>(K, 1);
-  if (tls_in_parallel || macs < 2e6 || (M < 32 && N < 32)) {
+  if (tls_in_parallel || macs < 2e6 || (M < 32 && N < 32) || (Builtin() && N == 1 && ldc == 1)) {
     GemmCall(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -125,6 +134,21 @@ void Gemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const 
   // `parts` items with grain 1 are exactly the parts.
   const bool rows = M >= N;
   const i64 blocks = ((rows ? M : N) + 15) / 16, parts = std::min(Pool::kMaxChunks, blocks);
+  if (Builtin()) {
+    // The operand all parts share is packed once.
+    const PackedStore shared = rows ? PrepackB(DenseB{B, ldb, tb}, N, K) : PrepackA(DenseA{A, lda, ta}, M, K);
+    pool().For(parts, 1, [&](i64 pb, i64 pe) {
+      for (i64 p = pb; p < pe; p++) {
+        const i64 lo = std::min(rows ? M : N, blocks * p / parts * 16), hi = std::min(rows ? M : N, blocks * (p + 1) / parts * 16);
+        if (hi <= lo) continue;
+        if (rows)
+          BuiltinGemm(hi - lo, N, K, DenseA{ta ? A + lo : A + lo * lda, lda, ta}, PackedB{&shared}, DenseC{C + lo * ldc, ldc}, beta != 0.f);
+        else
+          BuiltinGemm(M, hi - lo, K, PackedA{&shared}, DenseB{tb ? B + lo * ldb : B + lo, ldb, tb}, DenseC{C + lo, ldc}, beta != 0.f);
+      }
+    });
+    return;
+  }
   pool().For(parts, 1, [&](i64 pb, i64 pe) {
     for (i64 p = pb; p < pe; p++) {
       const i64 lo = std::min(rows ? M : N, blocks * p / parts * 16), hi = std::min(rows ? M : N, blocks * (p + 1) / parts * 16);

@@ -23,8 +23,8 @@ inline void AddRow(float* __restrict y, const float* __restrict b, i64 n) {
   for (i64 i = 0; i < n; i++) y[i] += b[i];
 }
 
-// Which GEMM runs: OpenBLAS when the addon was built with it (unless FASHION_NATIVE_BLAS=builtin),
-// else the builtin one. SetGemm("openblas" | "builtin" | "" for the default) returns false when
+// Which GEMM runs: FASHION_NATIVE_BLAS=builtin|openblas, else the builtin one where its
+// micro-kernels are AVX-512 or OpenBLAS is missing, else OpenBLAS. SetGemm("openblas" | "builtin" | "" for the default) returns false when
 // the choice is unavailable.
 bool HaveOpenblas();
 bool UseBuiltinGemm();

@@ -22,6 +22,8 @@
 #include <cstring>
 #include <memory>
 
+#include "pool.h"
+
 namespace fg {
 
 using i64 = int64_t;
@@ -156,40 +158,48 @@ struct PackedStore {
   std::unique_ptr<float[]> data;
   i64 rows = 0, k = 0;  // padded rows (A) or columns (B), and K
 };
+// Packs the whole of A (or B) once, its k blocks in parallel on the pool.
 template <class PA>
 PackedStore PrepackA(const PA& packA, i64 M, i64 K) {
-  const i64 MR = Kernels().mr, Mp = (M + MR - 1) / MR * MR;
-  PackedStore s{std::unique_ptr<float[]>(new float[static_cast<size_t>(Mp * ((K + kKC - 1) / kKC) * kKC)]), Mp, K};
-  for (i64 pc = 0; pc < K; pc += kKC)
-    for (i64 i = 0; i < M; i += MR) {
-      float* dst = s.data.get() + pc * Mp + i * kKC;
-      const i64 m = std::min(MR, M - i), kc = std::min(kKC, K - pc);
-      const float* got = packA(dst, i, m, pc, kc);
-      if (got != dst) std::memcpy(dst, got, sizeof(float) * static_cast<size_t>(MR * kKC));
-      if (m < MR) ZeroRows(dst, m, MR, kc);
-    }
+  const i64 MR = Kernels().mr, Mp = (M + MR - 1) / MR * MR, blocks = (K + kKC - 1) / kKC;
+  PackedStore s{std::unique_ptr<float[]>(new float[static_cast<size_t>(Mp * blocks * kKC)]), Mp, K};
+  pool().For(blocks, 1, [&](i64 bb, i64 be) {
+    for (i64 pc = bb * kKC; pc < be * kKC; pc += kKC)
+      for (i64 i = 0; i < M; i += MR) {
+        float* dst = s.data.get() + pc * Mp + i * kKC;
+        const i64 m = std::min(MR, M - i), kc = std::min(kKC, K - pc);
+        const float* got = packA(dst, i, m, pc, kc);
+        if (got != dst) std::memcpy(dst, got, sizeof(float) * static_cast<size_t>(MR * kKC));
+        if (m < MR) ZeroRows(dst, m, MR, kc);
+      }
+  });
   return s;
 }
 template <class PB>
 PackedStore PrepackB(const PB& packB, i64 N, i64 K) {
-  const i64 NR = Kernels().nr, Np = (N + NR - 1) / NR * NR;
-  PackedStore s{std::unique_ptr<float[]>(new float[static_cast<size_t>(Np * ((K + kKC - 1) / kKC) * kKC)]), Np, K};
-  for (i64 pc = 0; pc < K; pc += kKC)
-    for (i64 j = 0; j < N; j += NR) {
-      float* dst = s.data.get() + pc * Np + j * kKC;
-      const float* got = packB(dst, j, std::min(NR, N - j), pc, std::min(kKC, K - pc), NR);
-      if (got != dst) std::memcpy(dst, got, sizeof(float) * static_cast<size_t>(NR * kKC));
-    }
+  const i64 NR = Kernels().nr, Np = (N + NR - 1) / NR * NR, blocks = (K + kKC - 1) / kKC;
+  PackedStore s{std::unique_ptr<float[]>(new float[static_cast<size_t>(Np * blocks * kKC)]), Np, K};
+  pool().For(blocks, 1, [&](i64 bb, i64 be) {
+    for (i64 pc = bb * kKC; pc < be * kKC; pc += kKC)
+      for (i64 j = 0; j < N; j += NR) {
+        float* dst = s.data.get() + pc * Np + j * kKC;
+        const float* got = packB(dst, j, std::min(NR, N - j), pc, std::min(kKC, K - pc), NR);
+        if (got != dst) std::memcpy(dst, got, sizeof(float) * static_cast<size_t>(NR * kKC));
+      }
+  });
   return s;
 }
 // Panels of a PrepackA / PrepackB store (i0, j0 multiples of MR / NR).
+// koff (a multiple of kKC) starts the product at that k of the store.
 struct PackedA {
   const PackedStore* s;
-  const float* operator()(float*, i64 i0, i64, i64 k0, i64) const { return s->data.get() + k0 * s->rows + i0 * kKC; }
+  i64 koff = 0;
+  const float* operator()(float*, i64 i0, i64, i64 k0, i64) const { return s->data.get() + (koff + k0) * s->rows + i0 * kKC; }
 };
 struct PackedB {
   const PackedStore* s;
-  const float* operator()(float*, i64 j0, i64, i64 k0, i64, i64) const { return s->data.get() + k0 * s->rows + j0 * kKC; }
+  i64 koff = 0;
+  const float* operator()(float*, i64 j0, i64, i64 k0, i64, i64) const { return s->data.get() + (koff + k0) * s->rows + j0 * kKC; }
 };
 
 // C[M, N] (ldc) = op(A)·op(B) + (beta == 1 ? C : 0); beta must be 0 or 1.

@@ -114,6 +114,7 @@ const KernelSet kSets[] = {
 
 bool Runs(const KernelSet& k) {
 #ifdef FG_X86
+  __builtin_cpu_init();
   if (std::strcmp(k.name, "avx512") == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
   if (std::strcmp(k.name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
@@ -181,6 +182,12 @@ float* PackBufferB(size_t n) {
 
 void BuiltinSgemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
                   float* C, i64 ldc) {
+  if (N == 1 && ldc == 1 && M > 1) {
+    // A column: as the row Cᵀ = Bᵀ·Aᵀ it fills 1 of MR rows instead of 1 of NR columns. Same
+    // bits: each element is the same fused multiply-adds with the factors swapped.
+    BuiltinGemm(1, M, K, DenseA{B, ldb, !tb}, DenseB{A, lda, !ta}, DenseC{C, M}, beta != 0.f);
+    return;
+  }
   BuiltinGemm(M, N, K, DenseA{A, lda, ta}, DenseB{B, ldb, tb}, DenseC{C, ldc}, beta != 0.f);
 }
 

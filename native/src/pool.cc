@@ -9,7 +9,11 @@ namespace fg {
 thread_local bool tls_in_parallel = false;
 
 Pool& pool() {
-  static Pool* p = new Pool();  // leaked on purpose: no join at process exit
+  static Pool* p = [] {
+    Pool* q = new Pool();  // leaked on purpose: no join at process exit
+    if (const char* s = std::getenv("FASHION_NATIVE_SPIN_US")) q->spin_us = std::atoi(s);
+    return q;
+  }();
   return *p;
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -24,6 +25,8 @@ extern thread_local bool tls_in_parallel;  // inside a Pool::For job: nested For
 class Pool {
  public:
   ~Pool() { Stop(); }
+  // Microseconds a worker waits for the next job before it sleeps (FASHION_NATIVE_SPIN_US).
+  int spin_us = 50;
   int Threads() const { return static_cast<int>(workers_.size()) + 1; }
   void SetThreads(int n) {
     Stop();
@@ -76,11 +79,12 @@ class Pool {
     uint64_t gen;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      gen = ++gen_;
+      gen = gen_.load() + 1;
       job_ = &job;
       chunks_ = chunks;
       done_.store(0);
       ticket_.store((gen & kMask) << 32);
+      gen_.store(gen);
     }
     cv_.notify_all();
     Work(gen, &job, chunks);
@@ -97,6 +101,7 @@ class Pool {
     for (;;) {
       const std::function<void(i64)>* job;
       i64 chunks;
+      SpinFor(seen);
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stop_ || gen_ != seen; });
@@ -106,6 +111,19 @@ class Pool {
         chunks = chunks_;
       }
       Work(seen, job, chunks);
+    }
+  }
+  // Waits up to spin_us for the next job before sleeping: kernels come in quick succession, and
+  // waking a sleeping thread costs tens of microseconds, as much as a small kernel's whole run.
+  void SpinFor(uint64_t seen) const {
+    if (spin_us <= 0) return;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+    for (int i = 0;; i++) {
+      if (gen_.load(std::memory_order_acquire) != seen) return;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) return;
     }
   }
   void Stop() {
@@ -122,7 +140,7 @@ class Pool {
   std::condition_variable cv_;
   const std::function<void(i64)>* job_ = nullptr;
   i64 chunks_ = 0;
-  uint64_t gen_ = 0;
+  std::atomic<uint64_t> gen_{0};
   std::atomic<uint64_t> ticket_{0};
   std::atomic<i64> done_{0};
   bool stop_ = false;

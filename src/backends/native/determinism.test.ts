@@ -148,7 +148,7 @@ describe.skipIf(!!unavailable)(suiteName('native convolutions vs cpu at real bat
           const [got] = await runOn('native', native);
           expect(got!.shape).toEqual(ref!.shape);
           expect(relErr(got!.data, ref!.data), `${name}, ${gemm}`).toBeLessThanOrEqual(1e-4);
-        });
+        }, true);
       }
     });
   }

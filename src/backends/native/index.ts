@@ -113,7 +113,8 @@ export const GEMM_KERNELS = ['avx512', 'avx2', 'portable'] as const;
 
 /**
  * Which GEMM the convolutions and matMuls use: OpenBLAS (when the addon was built with it) or the
- * builtin one; by default OpenBLAS if built in, unless FASHION_NATIVE_BLAS=builtin. `kernel`
+ * builtin one; by default the builtin one on AVX-512 CPUs or without OpenBLAS, else OpenBLAS
+ * (FASHION_NATIVE_BLAS=builtin|openblas overrides). `kernel`
  * picks the builtin's micro-kernels (default: the best this CPU runs). Returns a one-line reason
  * when the choice is unavailable, else null.
  */

@@ -22,13 +22,21 @@ export const GEMMS: NativeGemm[] = (() => {
   return typeof addon !== 'string' && addon.info().openblas ? ['openblas', 'builtin'] : ['builtin'];
 })();
 
-/** Runs `f` once per GEMM (restoring the default afterwards). */
-export async function withEachGemm(f: (gemm: NativeGemm) => Promise<void>): Promise<void> {
+/**
+ * Runs `f` once per GEMM (restoring the default afterwards). With `narrowToo`, also on the builtin
+ * GEMM with its 16-wide AVX2 micro-kernels where the default ones are 32 wide (AVX-512): the
+ * convolutions pack differently for them.
+ */
+export async function withEachGemm(f: (gemm: string) => Promise<void>, narrowToo = false): Promise<void> {
+  const addon = loadAddon();
+  const wide = typeof addon !== 'string' && addon.info().gemmKernel === 'avx512';
+  const runs: Array<[NativeGemm, 'default' | 'avx2']> = GEMMS.map((g) => [g, 'default']);
+  if (narrowToo && wide && setNativeGemm('builtin', 'avx2') === null) runs.push(['builtin', 'avx2']);
   try {
-    for (const gemm of GEMMS) {
-      const why = setNativeGemm(gemm);
+    for (const [gemm, kernel] of runs) {
+      const why = setNativeGemm(gemm, kernel);
       if (why) throw new Error(why);
-      await f(gemm);
+      await f(kernel === 'default' ? gemm : `${gemm} (${kernel})`);
     }
   } finally {
     setNativeGemm('default');
@@ -83,7 +91,8 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
- * Runs `f` on 'cpu' (reference) and on 'native' with each GEMM; checks shapes, dtypes and a
+ * Runs `f` on 'cpu' (reference) and on 'native' with each GEMM (and the builtin's narrow
+ * micro-kernels, see withEachGemm); checks shapes, dtypes and a
  * relative error ≤ tol, and that `kernel` (if given) took the native path at least once.
  */
 export async function compare(f: () => tf.Tensor | tf.Tensor[], kernel?: string | string[], tol = 1e-4): Promise<number> {
@@ -104,7 +113,7 @@ export async function compare(f: () => tf.Tensor | tf.Tensor[], kernel?: string 
     for (const k of kernel === undefined ? [] : Array.isArray(kernel) ? kernel : [kernel]) {
       if (!hits[k]) throw new Error(`${gemm}: kernel ${k} did not run natively (native hits: ${JSON.stringify(hits)})`);
     }
-  });
+  }, true);
   return worst;
 }
 
