@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The C++ side (native/src/addon.cc). All arrays are caller-allocated; shapes are checked here in TS. */
+/** The C++ side (native/src/addon.cc registers the functions; one .cc per kind of kernel). All arrays are caller-allocated; shapes are checked here in TS. */
 export interface NativeAddon {
   /** openblas: built with OpenBLAS; gemm: the GEMM in use; gemmKernel: the builtin GEMM's micro-kernels (avx512, avx2, portable). */
   info(): { threads: number; openblas: boolean; blasThreads: number; blasConfig: string; gemm: 'openblas' | 'builtin'; gemmKernel: string };
