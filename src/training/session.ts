@@ -198,7 +198,11 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
       const before = lastBackend(config);
       const changes = [...(config.backendChanges ?? [])];
       if (before !== opts.backend) {
-        log(`note: this run trained on ${before} until step ${step}; it continues on ${opts.backend}, so from here its results are not bit-identical to a run that stayed on ${before}`);
+        // Runs saved before backends named their GEMM record just 'native': which one is unknown.
+        const unnamed = opts.backend.startsWith(`${before} (`);
+        log(unnamed
+          ? `note: this run recorded its backend as ${before} without naming the GEMM; it continues on ${opts.backend}, bit-identical to before only if that was the GEMM it used`
+          : `note: this run trained on ${before} until step ${step}; it continues on ${opts.backend}, so from here its results are not bit-identical to a run that stayed on ${before}`);
         changes.push({ step, from: before, to: opts.backend, at: new Date().toISOString() });
       }
       const updated: RunConfig = { ...config, target, cadence, ...(schedule ? { schedule } : {}), ...(changes.length ? { backendChanges: changes } : {}) };

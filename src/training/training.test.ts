@@ -139,6 +139,16 @@ describe('training', () => {
     expect(again.some((l) => /not bit-identical/.test(l))).toBe(false);
   });
 
+  it('a run saved as bare "wasm" resumed on "wasm (detail)" is told the GEMM was not named, not that it moved', async () => {
+    const dir = path.join(tmp.dir, 'unnamed');
+    await train(base({ preset: tinyPreset(), out: dir, steps: 2, seed: 6 }));
+    const lines: string[] = [];
+    await train(base({ resume: dir, steps: 3, backend: 'wasm (detail)', log: (l) => lines.push(l) }));
+    expect(lines.filter((l) => /recorded its backend as wasm without naming the GEMM; it continues on wasm \(detail\)/.test(l))).toHaveLength(1);
+    expect(lines.some((l) => /not bit-identical to a run/.test(l))).toBe(false);
+    expect(readRunConfig(runPaths(dir).config).backendChanges).toEqual([{ step: 2, from: 'wasm', to: 'wasm (detail)', at: expect.any(String) }]);
+  });
+
   it('refuses to start over an existing run, or to resume nothing', async () => {
     const dir = path.join(tmp.dir, 'folder');
     await expect(train(base({ preset: tinyPreset(), out: dir, steps: 1 }))).rejects.toThrow(/already holds a run; continue it with --resume/);
