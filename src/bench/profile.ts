@@ -123,10 +123,16 @@ export class KernelProfiler {
   }
 }
 
-/** A table of the slowest kernels, for the terminal. */
-export function formatProfile(rows: KernelRow[], stepMs: number, limit = 20): string {
+/**
+ * A table of the slowest kernels, for the terminal, after two summary lines: where the step's time
+ * goes, and the multiply-adds of its convolutions and matrix products (per step, per image, and
+ * the rate the whole step achieves on them — compare with the chip's sgemm peak).
+ */
+export function formatProfile(rows: KernelRow[], stepMs: number, batchSize: number, limit = 20): string {
   const kernelMs = rows.reduce((a, r) => a + r.ms, 0);
+  const flops = rows.reduce((a, r) => a + (r.flops ?? 0), 0);
   const lines = [`  ${stepMs.toFixed(0)} ms/step: kernels ${kernelMs.toFixed(0)} ms, outside kernels (JS, tape, GC) ${(stepMs - kernelMs).toFixed(0)} ms`];
+  lines.push(`  convolutions and matrix products: ${(flops / 1e9).toFixed(2)} GFLOP/step, ${(flops / 1e9 / batchSize).toFixed(3)} per image; the whole step runs at ${(flops / 1e6 / stepMs).toFixed(1)} GFLOP/s of them`);
   lines.push(`  ${'ms/step'.padStart(8)} ${'calls'.padStart(6)} ${'GFLOP/s'.padStart(8)}  kernel                  slowest shapes`);
   for (const r of rows.slice(0, limit)) {
     const rate = r.flops ? (r.flops / (r.ms * 1e6)).toFixed(1) : '';

@@ -41,7 +41,7 @@ export function register(program: Command): void {
         if (e.type === 'torch-skipped') say(`pytorch: skipped (${e.reason})`);
         if (e.type === 'backend') {
           print(line(e.result, e.ratio, prefix(e.round)));
-          if (e.result.profile) print(formatProfile(e.result.profile, (1000 * e.result.batchSize) / e.result.trainImagesPerSec));
+          if (e.result.profile) print(formatProfile(e.result.profile, (1000 * e.result.batchSize) / e.result.trainImagesPerSec, e.result.batchSize));
         }
         if (e.type === 'torch') print(`${prefix(e.round)}${torchLine(e.result)}`);
       });
