@@ -1,0 +1,35 @@
+// Helpers shared by the builtin convolutions (conv_builtin.cc, conv_builtin_input.cc).
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm.h"
+#include "pool.h"
+
+namespace fg {
+namespace conv_builtin {
+
+// Copies and zero fills: short runs (a tap of one or three channels) in a plain loop, long
+// ones through memcpy / memset.
+inline void Copy(float* __restrict dst, const float* __restrict src, i64 n) {
+  if (n < 16) {
+    for (i64 i = 0; i < n; i++) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n));
+  }
+}
+inline void Zero(float* dst, i64 n) {
+  if (n < 16) {
+    for (i64 i = 0; i < n; i++) dst[i] = 0.f;
+  } else {
+    std::memset(dst, 0, sizeof(float) * static_cast<size_t>(n));
+  }
+}
+
+// Row parts for `rows` output rows: enough to balance the threads, big enough to share the
+// packed B well. From the shape only (any split gives the same bits; this one is just fast).
+inline i64 RowParts(i64 rows) { return std::max<i64>(1, std::min<i64>(Pool::kMaxChunks, rows / 192)); }
+
+}  // namespace conv_builtin
+}  // namespace fg
