@@ -54,7 +54,7 @@ export interface BackendChoice {
 /**
  * Activates a TF.js backend. `auto` takes tfjs-node if installed, else the project's native
  * (OpenBLAS) backend, else WebAssembly; `cpu` is TF.js's pure-JS reference backend.
- * WebAssembly also starts its worker threads (wasm-workers.ts). Also installs the file:// model IO
+ * WebAssembly also starts its worker threads (wasm/workers.ts). Also installs the file:// model IO
  * routers. Safe to call more than once.
  */
 export async function initBackend(requested: BackendName = 'auto'): Promise<BackendChoice> {

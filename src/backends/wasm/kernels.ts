@@ -17,7 +17,7 @@ import { splitKernel } from './workers';
  *
  * The conv gradients call the wasm Conv2D kernel on heap buffers directly and free their own
  * intermediates; BatchMatMul's are freed by tf.tidy. All four convolution kernels cut big
- * batches into chunks that this thread and the worker threads share (wasm-workers.ts).
+ * batches into chunks that this thread and the worker threads share (workers.ts).
  * Elementwise and reduction kernels that wasm runs slowly are replaced in wasm-js-kernels.ts.
  */
 

@@ -3,10 +3,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { patchWasmKernels } from './kernels';
 import type { WasmHeap } from './js-kernels';
-import { disableChunking, type Job, type JobChunk, type JobReply } from './workers';
+import type { Job, JobChunk, JobReply } from './job';
+import { disableChunking } from './workers';
 
 /**
- * A wasm worker thread (see wasm-workers.ts): its own wasm backend with the project's kernel
+ * A wasm worker thread (see workers.ts): its own wasm backend with the project's kernel
  * patches, claiming chunks of the kernel it is handed until none are left.
  */
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { UserError } from '../../errors';
+import type { Job, JobChunk, JobInput, JobReply } from './job';
 import type { WasmHeap } from './js-kernels';
 
 /**
@@ -31,35 +32,6 @@ const MAX_CHUNKS = 8;
 const MIN_CHUNK_MACS = 2e6;
 /** How long a worker may take over one job before this thread gives up on it. */
 const JOB_TIMEOUT_MS = 10 * 60_000;
-
-export interface JobInput {
-  name: string;
-  shape: number[];
-  /** offset into the shared buffer, in floats */
-  offset: number;
-  /** holds the whole batch; a chunk reads its own images */
-  batched: boolean;
-}
-
-export interface JobChunk {
-  /** the chunk's images [start, end) */
-  start: number;
-  end: number;
-  attrs: tf.NamedAttrMap;
-  /** where its output goes in the shared buffer, in floats */
-  outOffset: number;
-  outSize: number;
-}
-
-export interface Job {
-  kernel: string;
-  inputs: JobInput[];
-  chunks: JobChunk[];
-  /** set when the shared buffer was replaced (grown) */
-  buffer?: SharedArrayBuffer;
-}
-
-export type JobReply = { ok: true; chunks: number } | { ok: false; error: string };
 
 interface Helper {
   worker: Worker;
