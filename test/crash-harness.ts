@@ -40,7 +40,7 @@ export function crashBench(prefix: string) {
       writeTinyFashion(dataDir, 36, 16);
       writeTinyFashion(bigDataDir, 400, 16);
     },
-    trainArgs: (extra: string[], data = dataDir): string[] => ['train', '--data-dir', data, '--backend', 'wasm', ...extra],
+    trainArgs: (extra: string[], data = dataDir, backend = 'wasm'): string[] => ['train', '--data-dir', data, '--backend', backend, ...extra],
     start(args: string[]) {
       const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp.dir, env });
       let stderr = '';

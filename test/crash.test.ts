@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelArtifacts } from '../src/backends/fileio';
+import { loadAddon } from '../src/backends/native/addon';
 import { decodePng } from '../src/output/image';
 import { loadCheckpoint } from '../src/training/checkpoint';
 import { readRunConfig } from '../src/run/config';
@@ -16,17 +17,20 @@ import { runPaths } from '../src/run/paths';
 import { Rng } from '../src/util/rng';
 import { checkpointValues, crashBench, expectSameCheckpoint, NEW_RUN, sha, sleep, strictHistory, tempFiles, withoutSeconds, type Exit } from './crash-harness';
 
-const { tmp, trainArgs, start, run, writeData } = crashBench('fashion-gan-crash-');
+const { tmp, dataDir, trainArgs, start, run, writeData } = crashBench('fashion-gan-crash-');
+const BACKENDS = ['wasm', ...(typeof loadAddon() === 'string' ? [] : ['native'])];
 beforeAll(writeData);
 afterAll(tmp.cleanup);
 
-describe('SIGKILL at random moments, then --resume', () => {
+// On every backend a user can get: native (when the addon built) as well as wasm.
+describe.each(BACKENDS)('SIGKILL at random moments on %s, then --resume', (backend) => {
+  const on = (extra: string[]) => trainArgs(extra, dataDir, backend);
   const N = 50;
-  const straight = path.join(tmp.dir, 'straight');
-  const crashed = path.join(tmp.dir, 'crashed');
+  const straight = path.join(tmp.dir, `straight-${backend}`);
+  const crashed = path.join(tmp.dir, `crashed-${backend}`);
 
   it(`ends bit-identical to an uninterrupted run of ${N} steps`, async () => {
-    const ref = run(trainArgs([...NEW_RUN, '--steps', String(N), '--out', straight, '--checkpoint-every', '3', '--sample-every', '2']));
+    const ref = run(on([...NEW_RUN, '--steps', String(N), '--out', straight, '--checkpoint-every', '3', '--sample-every', '2']));
     expect(ref.code, ref.stderr).toBe(0);
 
     const rng = new Rng(20260601);
@@ -48,8 +52,8 @@ describe('SIGKILL at random moments, then --resume', () => {
     let invocations = 0;
     const continueArgs = () => {
       const p = runPaths(crashed);
-      if (!fs.existsSync(p.config)) return trainArgs([...NEW_RUN, '--steps', String(N), '--out', crashed, '--checkpoint-every', '3', '--sample-every', '2']);
-      return trainArgs(['--resume', crashed, '--steps', String(N), '--checkpoint-every', '3', '--sample-every', '2']);
+      if (!fs.existsSync(p.config)) return on([...NEW_RUN, '--steps', String(N), '--out', crashed, '--checkpoint-every', '3', '--sample-every', '2']);
+      return on(['--resume', crashed, '--steps', String(N), '--checkpoint-every', '3', '--sample-every', '2']);
     };
 
     for (;;) {
@@ -135,18 +139,15 @@ describe('SIGKILL at random moments, then --resume', () => {
     expect(tempFiles(crashed).filter((f) => f.startsWith('checkpoint/'))).toEqual([]);
   });
 
-  // Desired behaviour, pending the loop.ts change in the report: `it.fails` passes while
-  // --resume still refuses a run folder that has config.json but no checkpoint yet. When the
-  // change lands this starts failing: turn it into a plain `it`.
   it('--resume of a run killed before its first checkpoint starts over from step 0', () => {
-    const dir = path.join(tmp.dir, 'early');
-    const first = run(trainArgs([...NEW_RUN, '--steps', '3', '--out', dir, '--checkpoint-every', '100', '--sample-every', '100']));
+    const dir = path.join(tmp.dir, `early-${backend}`);
+    const first = run(on([...NEW_RUN, '--steps', '3', '--out', dir, '--checkpoint-every', '100', '--sample-every', '100']));
     expect(first.code, first.stderr).toBe(0);
     // What a kill between config.json and the first checkpoint leaves: config, a torn history, a dead lock.
     fs.rmSync(runPaths(dir).checkpointDir, { recursive: true });
     fs.appendFileSync(runPaths(dir).history, '{"step": 4, "torn');
     fs.writeFileSync(runPaths(dir).lock, '999999999\n');
-    const again = run(trainArgs(['--resume', dir, '--steps', '3']));
+    const again = run(on(['--resume', dir, '--steps', '3']));
     expect(again.code, again.stderr).toBe(0);
     expect(strictHistory(dir).map((r) => r.step)).toEqual([1, 2, 3]);
   });
