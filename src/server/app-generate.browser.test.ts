@@ -52,10 +52,10 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-/** The page's grid: each card's 28×28 design (red channel; the model draws grey). */
-async function pageGrid(): Promise<number[][]> {
+/** The 28×28 designs drawn on the page's canvases under `selector` (red channel; the model draws grey). */
+async function canvasDesigns(selector: string): Promise<number[][]> {
   return page.$$eval(
-    '#grid .design-card canvas',
+    selector,
     (canvases, [h, w]) =>
       canvases.map((c) => {
         const canvas = c as HTMLCanvasElement;
@@ -68,6 +68,9 @@ async function pageGrid(): Promise<number[][]> {
     [H, W] as const,
   );
 }
+
+/** The page's grid: each card's design. */
+const pageGrid = () => canvasDesigns('#grid .design-card canvas');
 
 /** `fashion-gan generate` as a user runs it; returns each tile of the PNG grid it writes. */
 function cliGrid(extra: string[]): number[][] {
@@ -138,19 +141,7 @@ describe.skipIf(skip)('generate and the app, on the shipped model', () => {
     const other = await page.$eval('#morph-b', (s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
     expect(picked).toContain(`seed ${SEED}`);
     expect(other).toContain(`seed ${SEED + 1}`);
-    const strip = await page.$$eval(
-      '#morph-strip canvas',
-      (canvases, [h, w]) =>
-        canvases.map((c) => {
-          const canvas = c as HTMLCanvasElement;
-          const scale = canvas.width / w;
-          const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-          const out: number[] = [];
-          for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.push(data[((y * scale + Math.floor(scale / 2)) * canvas.width + x * scale + Math.floor(scale / 2)) * 4]!);
-          return out;
-        }),
-      [H, W] as const,
-    );
+    const strip = await canvasDesigns('#morph-strip canvas');
     expect(strip).toHaveLength(STRIP);
     const out = path.join(tmp.dir, 'morph.png');
     const r = spawnSync(process.execPath, [BIN, 'generate', '--interpolate', '--seed', String(SEED), '--count', String(STRIP), '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
