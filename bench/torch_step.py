@@ -18,6 +18,18 @@ import torch
 from torch import nn
 
 
+def apply_gan_step(g, d, gen_loss, disc_loss, opt_g, opt_d):
+    """Both players' gradients from one forward pass (as TF.js's two tapes), then both Adam steps."""
+    g_grads = torch.autograd.grad(gen_loss, list(g.parameters()), retain_graph=True)
+    d_grads = torch.autograd.grad(disc_loss, list(d.parameters()))
+    for p, gr in zip(g.parameters(), g_grads):
+        p.grad = gr
+    for p, gr in zip(d.parameters(), d_grads):
+        p.grad = gr
+    opt_g.step()
+    opt_d.step()
+
+
 def keras_same_deconv(cin, cout, k, s):
     # Keras 'same' for a transposed conv (odd k): output = input * stride.
     return nn.ConvTranspose2d(cin, cout, k, s, padding=(k - 1) // 2, output_padding=s - 1, bias=False)
@@ -95,14 +107,7 @@ def fashion(a):
         real_out = d(real, labels)
         gen_loss = -fake_out.mean()
         disc_loss = torch.relu(1 - real_out).mean() + torch.relu(1 + fake_out).mean()
-        g_grads = torch.autograd.grad(gen_loss, list(g.parameters()), retain_graph=True)
-        d_grads = torch.autograd.grad(disc_loss, list(d.parameters()))
-        for p, gr in zip(g.parameters(), g_grads):
-            p.grad = gr
-        for p, gr in zip(d.parameters(), d_grads):
-            p.grad = gr
-        opt_g.step()
-        opt_d.step()
+        apply_gan_step(g, d, gen_loss, disc_loss, opt_g, opt_d)
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), g.parameters()):
                 pe.mul_(0.999).add_(p, alpha=0.001)
@@ -156,14 +161,7 @@ def seed_dcgan(a):
         disc_loss = bce(real_out, ones) + bce(fake_out, zeros)
         opt_g.zero_grad()
         opt_d.zero_grad()
-        g_grads = torch.autograd.grad(gen_loss, list(g.parameters()), retain_graph=True)
-        d_grads = torch.autograd.grad(disc_loss, list(d.parameters()))
-        for p, gr in zip(g.parameters(), g_grads):
-            p.grad = gr
-        for p, gr in zip(d.parameters(), d_grads):
-            p.grad = gr
-        opt_g.step()
-        opt_d.step()
+        apply_gan_step(g, d, gen_loss, disc_loss, opt_g, opt_d)
         if i >= 2:
             times.append(time.perf_counter() - t0)
     g.eval()
