@@ -191,9 +191,14 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
 
     const { target, defaulted } = resolveTarget(opts, config.target, !!opts.resume, secondsBefore);
     const cadence = cadenceOf(opts, config.cadence ?? DEFAULT_CADENCE);
-    const schedule = opts.lrDecayFrom !== undefined ? { lrDecayFrom: opts.lrDecayFrom } : config.schedule;
-    checkSchedule(schedule, target, config.stepsPerEpoch);
     const total = targetSteps(target, config.stepsPerEpoch);
+    let schedule = opts.lrDecayFrom !== undefined ? { lrDecayFrom: opts.lrDecayFrom } : config.schedule;
+    if (opts.resume && opts.lrDecayFrom === undefined && schedule && !Number.isFinite(total)) {
+      // `--resume DIR --minutes M` on a run that decayed: a time has no last step to decay to.
+      log(`note: the run's learning-rate decay (from step ${schedule.lrDecayFrom}) needs a step or epoch target; for ${describeTarget(target)} it trains at the full learning rate (to decay again: --steps N --lr-decay-from STEP)`);
+      schedule = undefined;
+    }
+    checkSchedule(schedule, target, config.stepsPerEpoch);
     if (opts.resume) {
       const before = lastBackend(config);
       const changes = [...(config.backendChanges ?? [])];
@@ -205,7 +210,8 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
           : `note: this run trained on ${before} until step ${step}; it continues on ${opts.backend}, so from here its results are not bit-identical to a run that stayed on ${before}`);
         changes.push({ step, from: before, to: opts.backend, at: new Date().toISOString() });
       }
-      const updated: RunConfig = { ...config, target, cadence, ...(schedule ? { schedule } : {}), ...(changes.length ? { backendChanges: changes } : {}) };
+      const { schedule: _saved, ...rest } = config;
+      const updated: RunConfig = { ...rest, target, cadence, ...(schedule ? { schedule } : {}), ...(changes.length ? { backendChanges: changes } : {}) };
       // Written only when something changed: a plain resume leaves config.json as it was.
       if (JSON.stringify(updated) !== JSON.stringify(config)) writeFileAtomic(paths.config, `${JSON.stringify(updated, null, 2)}\n`);
       config = updated;

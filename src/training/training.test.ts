@@ -211,4 +211,17 @@ describe('a learning-rate decay', () => {
     await expect(train(base({ preset: tinyPreset(), out: path.join(tmp.dir, 'decay-late'), steps: 3, lrDecayFrom: 3 }))).rejects.toThrow(/needs a step or epoch target beyond it \(the target is 3 steps\)/);
     expect(fs.existsSync(runPaths(path.join(tmp.dir, 'decay-late')).config)).toBe(false);
   });
+
+  it('a decayed run continued for minutes says it trains at the full rate, and its config drops the decay', async () => {
+    const dir = path.join(tmp.dir, 'decay-then-minutes');
+    await train(base({ preset: tinyPreset(), out: dir, steps: 6, seed: 9, lrDecayFrom: 3 }));
+    const lines: string[] = [];
+    let calls = 0;
+    const r = await train(base({ resume: dir, minutes: 5, log: (l) => lines.push(l), shouldStop: () => ++calls >= 3 }));
+    expect(r.step).toBeGreaterThan(6);
+    expect(lines.filter((l) => /learning-rate decay \(from step 3\) needs a step or epoch target; for .* it trains at the full learning rate/.test(l))).toHaveLength(1);
+    const config = readRunConfig(runPaths(dir).config);
+    expect(config.schedule).toBeUndefined();
+    expect(config.target).toMatchObject({ minutes: expect.any(Number) });
+  });
 });
