@@ -55,6 +55,15 @@ describe('train --resume remembers the run', () => {
     }
     const json = run(['train', '--resume', rel, '--json']);
     expect(JSON.parse(json.stdout)).toEqual({ runDir: rel, step: 60, target: { steps: 60 }, targetReached: true, next: `fashion-gan train --resume ${rel} --steps 120` });
+    // A trainer killed after its last checkpoint leaves its lock: the resume that finds the
+    // target reached removes it (a live owner's lock stays).
+    fs.writeFileSync(runPaths(dir).lock, '999999999\n');
+    expect(run(['train', '--resume', rel]).code).toBe(0);
+    expect(fs.existsSync(runPaths(dir).lock)).toBe(false);
+    fs.writeFileSync(runPaths(dir).lock, `${process.pid}\n`);
+    expect(run(['train', '--resume', rel]).code).toBe(0);
+    expect(fs.readFileSync(runPaths(dir).lock, 'utf8')).toBe(`${process.pid}\n`);
+    fs.rmSync(runPaths(dir).lock);
   });
 
   it('--steps, --epochs and --minutes given with --resume extend the target', () => {

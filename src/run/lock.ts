@@ -19,6 +19,17 @@ export function liveLockOwner(text: string): number | null {
   return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : null;
 }
 
+/** Removes a lock whose process is gone (a trainer killed after its last write); keeps a live one. */
+export function clearStaleLock(lockFile: string): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, 'utf8');
+  } catch {
+    return; // no lock
+  }
+  if (liveLockOwner(text) === null) fs.rmSync(lockFile, { force: true });
+}
+
 /**
  * Takes the run folder's lock (a file holding our pid). A second trainer is refused; a lock
  * left by a dead process is taken over. Returns the release function.

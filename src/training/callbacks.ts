@@ -118,11 +118,13 @@ export function checkpoints(): TrainCallback {
     const { config, paths, gan, history } = run;
     history.sync();
     const meta = { step: s, epoch: Math.floor(s / config.stepsPerEpoch), historyBytes: history.bytes, trainSeconds: run.secondsBefore + clock.elapsedSec(), seed: config.seed, savedAt: new Date().toISOString() };
-    fs.mkdirSync(paths.checkpointDir, { recursive: true });
-    saveCheckpoint(paths.checkpoint, meta, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
+    // The checkpoint goes last: a checkpoint at step s means everything of step s is written, so a
+    // kill after the run's final checkpoint leaves nothing for a resume (which stops at once) to redo.
     await exportGenerator(run.sampler(s), paths.generator, { step: s, epoch: meta.epoch, imagesSeen: run.imagesSeenAt(s) });
     await writeHistoryPng(paths, `${config.preset} — ${run.runDir}`, run.historyRows);
     writeProgressGif(paths, undefined, gifFrames);
+    fs.mkdirSync(paths.checkpointDir, { recursive: true });
+    saveCheckpoint(paths.checkpoint, meta, checkpointTensors(gan).map(({ name, variable }) => ({ name, tensor: variable })));
     run.lastCheckpointStep = s;
   };
   return {

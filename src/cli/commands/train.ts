@@ -7,6 +7,7 @@ import { applyOverrides } from '../../models/overrides';
 import { getPreset } from '../../models/presets';
 import type { Preset } from '../../models/spec';
 import { readRunConfig } from '../../run/config';
+import { clearStaleLock } from '../../run/lock';
 import { runPaths } from '../../run/paths';
 import { planResume } from '../../report/runs';
 import { trainingSummary, type StopReason, type TrainingSummary } from '../../report/training';
@@ -103,6 +104,7 @@ export function register(program: Command): void {
       if (clashing.length) throw new UserError(`--resume continues a run as it was configured; drop ${clashing.join(', ')}`);
       const plan = planResume(resume, length);
       if (plan.reached) {
+        clearStaleLock(runPaths(resume).lock); // a trainer killed after its last checkpoint
         const next = `fashion-gan train --resume ${showPath(resume)} ${plan.extension}`;
         say(`${showPath(resume)}: already at step ${plan.at.step.toLocaleString('en-US')}, its target (${describeTarget(plan.target)}) is reached; to train on: ${next}`);
         if (o.json) printJson({ runDir: showPath(resume), step: plan.at.step, target: plan.target, targetReached: true, next });
