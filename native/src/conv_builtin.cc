@@ -24,6 +24,7 @@ namespace fg {
 namespace {
 
 using conv_builtin::Copy;
+using conv_builtin::NextPixel;
 using conv_builtin::RowParts;
 using conv_builtin::Zero;
 
@@ -86,13 +87,7 @@ struct PatchesA {
     i64 img = p / (v.OH * v.OW), oh = p / v.OW % v.OH, ow = p % v.OW;
     for (i64 r = 0; r < m; r++) {
       PatchRow(v, x, img, oh, ow, k0, kc, dst + r * kKC);
-      if (++ow == v.OW) {
-        ow = 0;
-        if (++oh == v.OH) {
-          oh = 0;
-          img++;
-        }
-      }
+      NextPixel(img, oh, ow, v.OH, v.OW);
     }
     return dst;
   }
@@ -129,13 +124,7 @@ struct PatchesB {
       } else {
         Zero(d, nr);
       }
-      if (++ow == v.OW) {
-        ow = 0;
-        if (++oh == v.OH) {
-          oh = 0;
-          img++;
-        }
-      }
+      NextPixel(img, oh, ow, v.OH, v.OW);
     }
     return dst;
   }

@@ -16,6 +16,7 @@
 namespace fg {
 
 using conv_builtin::Copy;
+using conv_builtin::NextPixel;
 using conv_builtin::RowParts;
 using conv_builtin::Zero;
 
@@ -62,13 +63,7 @@ struct PhaseA {
         else
           Copy(d + u.at, img + (oh * v.OW + ow) * v.Co + u.co, u.len);
       }
-      if (++b == f.Ww) {
-        b = 0;
-        if (++a == f.Hh) {
-          a = 0;
-          n++;
-        }
-      }
+      NextPixel(n, a, b, f.Hh, f.Ww);
     }
     return dst;
   }

@@ -29,6 +29,17 @@ inline void Zero(float* dst, i64 n) {
 
 // Row parts for `rows` output rows: enough to balance the threads, big enough to share the
 // packed B well. From the shape only (any split gives the same bits; this one is just fast).
+// Steps (n, row, col) to the next pixel of an n × rows × cols grid, in row-major order.
+inline void NextPixel(i64& n, i64& row, i64& col, i64 rows, i64 cols) {
+  if (++col == cols) {
+    col = 0;
+    if (++row == rows) {
+      row = 0;
+      n++;
+    }
+  }
+}
+
 inline i64 RowParts(i64 rows) { return std::max<i64>(1, std::min<i64>(Pool::kMaxChunks, rows / 192)); }
 
 }  // namespace conv_builtin
