@@ -136,7 +136,7 @@ export async function makeFixtureRuns(runsDir: string, opts: FixtureOptions = {}
       );
     }
     fs.writeFileSync(paths.history, `${rows.join('\n')}\n`);
-    const metrics = Array.from({ length: epochs }, (_, e) => ({ step: (e + 1) * stepsPerEpoch, epoch: e + 1, fd: 180 * Math.exp(-0.45 * e) + 20, kid: 0.2 * Math.exp(-0.5 * e) + 0.01, classifierScore: 2 + 5 * (1 - Math.exp(-0.6 * e)) }));
+    const metrics = Array.from({ length: epochs }, (_, e) => ({ step: (e + 1) * stepsPerEpoch, epoch: e + 1, imagesSeen: (e + 1) * stepsPerEpoch * 8, fd: 180 * Math.exp(-0.45 * e) + 20, kid: 0.2 * Math.exp(-0.5 * e) + 0.01, classifierScore: 2 + 5 * (1 - Math.exp(-0.6 * e)) }));
     fs.writeFileSync(paths.metrics, `${metrics.map((m) => JSON.stringify(m)).join('\n')}\n`);
 
     // Sample grids by epoch: the final designs emerging from noise, as in a real run.

@@ -140,7 +140,7 @@ function drawCharts() {
     series: [{ name: 'real accuracy', color: COLORS.real, points: pts('real_accuracy') }, { name: 'fake accuracy', color: COLORS.fake, points: pts('fake_accuracy') }],
   });
   const metrics = current.detail.metrics;
-  const keys = [...new Set(metrics.flatMap((m) => Object.keys(m)))].filter((k) => !['step', 'epoch', 'seconds', 'time'].includes(k) && metrics.some((m) => typeof m[k] === 'number'));
+  const keys = [...new Set(metrics.flatMap((m) => Object.keys(m)))].filter((k) => !['step', 'epoch', 'seconds', 'time', 'imagesSeen'].includes(k) && metrics.some((m) => typeof m[k] === 'number'));
   const host = $('chart-metrics');
   $('metrics-card').hidden = keys.length === 0;
   host.replaceChildren(...keys.map((k) => el('div.metric', {}, el('h4', {}, METRIC_NAMES[k] ?? k), el('div.chart-host', { 'data-metric': k }))));

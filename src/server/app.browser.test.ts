@@ -197,7 +197,7 @@ describe.skipIf(skip)('app in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('.run-title h2')?.textContent === 'fmnist-tiny' && (document.querySelector('#run-detail') as HTMLElement).dataset.status === 'ready');
     expect(await page.locator('#chart-loss svg path.line').count()).toBe(2);
     expect(await page.locator('#chart-acc svg path.line').count()).toBe(2);
-    expect(await page.locator('#chart-metrics svg path.line').count()).toBe(3);
+    expect(await page.locator('#chart-metrics svg path.line').count()).toBe(3); // fd, kid, classifier score: not imagesSeen
     expect(await page.getAttribute('#run-gif', 'src')).toMatch(/progress\.gif/);
     // The run is 'ready' once its data is in; the sample image may still be loading.
     await expect.poll(() => page.locator('#sample-img').evaluate((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), poll).toBe(true);
