@@ -4,7 +4,7 @@
       "target_name": "fashion_native",
       "sources": [
         "src/addon.cc", "src/pool.cc", "src/gemm.cc", "src/gemm_kernels.cc", "src/conv.cc", "src/conv_builtin.cc", "src/conv_builtin_input.cc", "src/elementwise.cc",
-        "src/reduce_layout.cc", "src/batchnorm.cc", "src/random.cc", "src/adam.cc"
+        "src/reduce_layout.cc", "src/batchnorm.cc", "src/batchnorm_train.cc", "src/random.cc", "src/adam.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

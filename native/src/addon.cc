@@ -89,6 +89,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, TransposeFn));
   exports.Set("tile", Napi::Function::New(env, TileFn));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNormFn));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrainFn));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGradFn));
   exports.Set("select", Napi::Function::New(env, SelectFn));
   exports.Set("addN", Napi::Function::New(env, AddNFn));
   exports.Set("fillUniform", Napi::Function::New(env, FillUniformFn));

@@ -13,6 +13,12 @@ namespace conv_builtin {
 // Copies and zero fills: short runs (a tap of one or three channels) in a plain loop, long
 // ones through memcpy / memset.
 inline void Copy(float* __restrict dst, const float* __restrict src, i64 n) {
+  switch (n) {  // the usual lengths (an NR-wide panel row, a tap of 32 or 64 channels) inline
+    case 16: std::memcpy(dst, src, 16 * sizeof(float)); return;
+    case 32: std::memcpy(dst, src, 32 * sizeof(float)); return;
+    case 64: std::memcpy(dst, src, 64 * sizeof(float)); return;
+    default: break;
+  }
   if (n < 16) {
     for (i64 i = 0; i < n; i++) dst[i] = src[i];
   } else {

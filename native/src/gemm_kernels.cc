@@ -8,6 +8,7 @@
 #endif
 
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -180,14 +181,81 @@ float* PackBufferB(size_t n) {
   return Grow(buf, cap, n);
 }
 
+namespace {
+// Thin products, on which the packed GEMM would fill one row of its MR×NR register tile: a row
+// times a matrix (M = 1, B not transposed: the vector form of a column C = A·b too) and outer
+// products (K = 1). Each element is the GEMM's own sequence — acc = 0, acc = fma(a_k, b_k, acc)
+// in k order, restarted every kKC and added to C — so the bits are the packed GEMM's.
+bool ThinGemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, bool accumulate,
+              float* C, i64 ldc) {
+  if (K == 1) {
+    for (i64 i = 0; i < M; i++) {
+      const float a = A[ta ? i : i * lda];
+      float* __restrict c = C + i * ldc;
+      if (tb) {
+        for (i64 j = 0; j < N; j++) c[j] = accumulate ? c[j] + std::fma(a, B[j * ldb], 0.f) : std::fma(a, B[j * ldb], 0.f);
+      } else if (accumulate) {
+        for (i64 j = 0; j < N; j++) c[j] += std::fma(a, B[j], 0.f);
+      } else {
+        for (i64 j = 0; j < N; j++) c[j] = std::fma(a, B[j], 0.f);
+      }
+    }
+    return true;
+  }
+  if (M != 1) return false;
+  if (tb) {
+    // Dot products of the row with rows of B, eight at a time (independent chains hide the
+    // latency of each one's fma sequence).
+    constexpr int kT = 8;
+    for (i64 j0 = 0; j0 < N; j0 += kT) {
+      const int t = static_cast<int>(std::min<i64>(kT, N - j0));
+      float out[kT] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int u = 0; u < t && accumulate; u++) out[u] = C[j0 + u];
+      for (i64 pc = 0; pc < K; pc += kKC) {
+        float acc[kT] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (i64 k = pc; k < std::min(K, pc + kKC); k++) {
+          const float a = A[ta ? k * lda : k];
+          for (int u = 0; u < t; u++) acc[u] = std::fma(a, B[(j0 + u) * ldb + k], acc[u]);
+        }
+        for (int u = 0; u < t; u++) out[u] = accumulate || pc > 0 ? out[u] + acc[u] : acc[u];
+      }
+      for (int u = 0; u < t; u++) C[j0 + u] = out[u];
+    }
+    return true;
+  }
+  constexpr i64 kJ = 512;  // columns per pass, their accumulators in L1
+  alignas(64) float acc[kJ];
+  for (i64 j0 = 0; j0 < N; j0 += kJ) {
+    const i64 n = std::min(kJ, N - j0);
+    for (i64 pc = 0; pc < K; pc += kKC) {
+      std::fill(acc, acc + n, 0.f);
+      for (i64 k = pc; k < std::min(K, pc + kKC); k++) {
+        const float a = A[ta ? k * lda : k];
+        const float* __restrict b = B + k * ldb + j0;
+        for (i64 j = 0; j < n; j++) acc[j] = std::fma(a, b[j], acc[j]);
+      }
+      float* __restrict c = C + j0;
+      if (accumulate || pc > 0) {
+        for (i64 j = 0; j < n; j++) c[j] += acc[j];
+      } else {
+        std::memcpy(c, acc, sizeof(float) * static_cast<size_t>(n));
+      }
+    }
+  }
+  return true;
+}
+}  // namespace
+
 void BuiltinSgemm(bool ta, bool tb, i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float beta,
                   float* C, i64 ldc) {
   if (N == 1 && ldc == 1 && M > 1) {
-    // A column: as the row Cᵀ = Bᵀ·Aᵀ it fills 1 of MR rows instead of 1 of NR columns. Same
-    // bits: each element is the same fused multiply-adds with the factors swapped.
-    BuiltinGemm(1, M, K, DenseA{B, ldb, !tb}, DenseB{A, lda, !ta}, DenseC{C, M}, beta != 0.f);
+    // A column: as the row Cᵀ = Bᵀ·Aᵀ. Same bits: each element is the same fused multiply-adds
+    // with the factors swapped.
+    if (!ThinGemm(!tb, !ta, 1, M, K, B, ldb, A, lda, beta != 0.f, C, M))
+      BuiltinGemm(1, M, K, DenseA{B, ldb, !tb}, DenseB{A, lda, !ta}, DenseC{C, M}, beta != 0.f);
     return;
   }
+  if (ThinGemm(ta, tb, M, N, K, A, lda, B, ldb, beta != 0.f, C, ldc)) return;
   BuiltinGemm(M, N, K, DenseA{A, lda, ta}, DenseB{B, ldb, tb}, DenseC{C, ldc}, beta != 0.f);
 }
 

@@ -21,6 +21,8 @@ Napi::Value AddNFn(const Napi::CallbackInfo& info);                  // reduce_l
 Napi::Value TransposeFn(const Napi::CallbackInfo& info);             // reduce_layout.cc
 Napi::Value TileFn(const Napi::CallbackInfo& info);                  // reduce_layout.cc
 Napi::Value BatchNormFn(const Napi::CallbackInfo& info);             // batchnorm.cc
+Napi::Value BatchNormTrainFn(const Napi::CallbackInfo& info);        // batchnorm_train.cc
+Napi::Value BatchNormTrainGradFn(const Napi::CallbackInfo& info);    // batchnorm_train.cc
 Napi::Value FillUniformFn(const Napi::CallbackInfo& info);           // random.cc
 Napi::Value AdamFn(const Napi::CallbackInfo& info);                  // adam.cc
 

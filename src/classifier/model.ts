@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelArtifacts } from '../backends/fileio';
 import { UserError } from '../errors';
+import { batchNorm } from '../models/batch-norm';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -40,7 +41,7 @@ export function buildClassifier(imageShape: [number, number, number], numClasses
   apply(tf.layers.flatten({ name: 'flatten' }));
   apply(tf.layers.dropout({ rate: 0.25, name: 'flatten_dropout', seed: s++ }));
   apply(tf.layers.dense({ units: FEATURE_DIM, useBias: false, kernelInitializer: init(), name: 'dense' }));
-  apply(tf.layers.batchNormalization({ name: 'dense_bn' }));
+  apply(batchNorm({ name: 'dense_bn' }));
   apply(tf.layers.activation({ activation: 'relu', name: FEATURE_LAYER }));
   apply(tf.layers.dropout({ rate: 0.3, name: 'features_dropout', seed: s++ }));
   const probs = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }), name: 'probs' }).apply(x) as tf.SymbolicTensor;

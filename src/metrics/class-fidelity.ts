@@ -21,11 +21,13 @@ export function classFidelity(probs: Float32Array, labels: Int32Array, classes: 
 
 export const classFidelityMetric: MetricSpec = {
   name: 'classFidelity',
-  description: 'conditional models: share of samples the classifier puts in the class they were asked for (and per class)',
+  description: 'conditional models: share of samples the classifier puts in the class they were asked for (and per class), beside the same share of real test images',
   cheap: true,
   compute: ({ real, fake }) => {
     if (!fake.labels) return {};
     const r = classFidelity(fake.probs, fake.labels, real.classes);
-    return { classFidelity: r.overall, classFidelityPerClass: r.perClass };
+    // The yardstick: real test images "asked for" by their labels — the classifier's own accuracy.
+    const t = classFidelity(real.test.probs, Int32Array.from(real.data.test.labels.subarray(0, real.test.n)), real.classes);
+    return { classFidelity: r.overall, classFidelityPerClass: r.perClass, classFidelityReal: t.overall, classFidelityRealPerClass: t.perClass };
   },
 };

@@ -36,11 +36,16 @@ describe.runIf(ready)('evaluate and classifier evaluate on the command line', ()
     const out = JSON.parse(r.stdout);
     for (const k of ['samples', 'fd', 'fdFloor', 'kid', 'kidStd', 'recognisability', 'classifierScore', 'coverage']) expect(out, k).toHaveProperty(k);
     expect(out.samples).toBe(100);
+    // Class fidelity's yardstick is the same share for real test images: the classifier's test accuracy.
+    const recorded = JSON.parse(fs.readFileSync(path.join(classifierDir('fashion-mnist'), 'training.json'), 'utf8')).testAccuracy;
+    expect(out.classFidelityReal).toBeCloseTo(recorded, 3);
+    expect(out.classFidelityRealPerClass).toHaveLength(10);
+    expect(out.classFidelityRealPerClass.reduce((a: number, b: number) => a + b, 0) / 10).toBeCloseTo(recorded, 3); // 1,000 test images per class
     const saved = JSON.parse(fs.readFileSync(path.join(tmp, 'run', 'evaluation.json'), 'utf8'));
     expect(saved).toMatchObject({ run: 'run', seed: 1000000, fd: out.fd, samples: 100 });
     const table = run(['evaluate', '--run', 'run', '--samples', '100', '--metrics', 'precisionRecall']);
     expect(table.code).toBe(0);
-    for (const row of ['FD', 'KID', 'recognisability', 'classifier score', 'precision / recall', 'coverage']) expect(table.stdout).toContain(row);
+    for (const row of ['FD', 'KID', 'recognisability', 'classifier score', 'precision / recall', 'coverage', 'class fidelity', 'real test images: ', 'per class']) expect(table.stdout).toContain(row);
     expect(table.stdout).not.toContain('memorisation');
   });
 

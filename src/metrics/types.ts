@@ -56,6 +56,9 @@ export interface Evaluation {
   /** conditional generators: share of samples classified as the class they were asked for, overall and per class */
   classFidelity?: number;
   classFidelityPerClass?: number[];
+  /** the same share for real test images (their labels as the request): the classifier's accuracy, overall and per class */
+  classFidelityReal?: number;
+  classFidelityRealPerClass?: number[];
   precision?: number;
   recall?: number;
   /** density and coverage (Naeem et al. 2020): robust to outliers of the real set, unlike precision */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng';
+import { batchNorm } from './batch-norm';
 import { RunDropout } from './dropout';
 import { AbsLeakyReLU, ProjectionLogit, SNConv2D, SNDense } from './layers';
 import type { ConvBlock, ModelSpec } from './spec';
@@ -47,7 +48,7 @@ export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditionin
   let x = tf.layers
     .dense({ units: project.shape[0] * project.shape[1] * project.shape[2], useBias: project.bias, kernelInitializer: kernelInit('glorot', rng), name: 'project' })
     .apply(zc) as tf.SymbolicTensor;
-  if (project.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: 'project_bn' }).apply(x) as tf.SymbolicTensor;
+  if (project.batchNorm) x = batchNorm({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: 'project_bn' }).apply(x) as tf.SymbolicTensor;
   x = activation(x, project.activation, spec.leakySlope, 'project_act');
   x = tf.layers.reshape({ targetShape: project.shape, name: 'reshape' }).apply(x) as tf.SymbolicTensor;
   blocks.forEach((b, i) => {
@@ -57,7 +58,7 @@ export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditionin
     if (b.batchNorm) {
       x = cond?.classBatchNorm && label
         ? classBatchNorm(x, label, b.filters, cond.numClasses, spec, `deconv${i + 1}`)
-        : (tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `deconv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor);
+        : (batchNorm({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `deconv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor);
     }
     x = activation(x, b.activation, spec.leakySlope, `deconv${i + 1}_act`);
     if (b.dropout > 0) x = new RunDropout({ rate: b.dropout, name: `deconv${i + 1}_dropout` }).apply(x) as tf.SymbolicTensor;
@@ -81,7 +82,7 @@ export function buildGenerator(spec: ModelSpec, seed: number, cond?: Conditionin
 function classBatchNorm(x: tf.SymbolicTensor, label: tf.SymbolicTensor, channels: number, numClasses: number, spec: ModelSpec, name: string): tf.SymbolicTensor {
   // TF.js's batch norm cannot train without its own scale and shift (it reads them): keep them
   // at 1 and 0 by freezing the layer (its moving statistics still update in training mode).
-  const normalised = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, trainable: false, name: `${name}_bn` }).apply(x) as tf.SymbolicTensor;
+  const normalised = batchNorm({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, trainable: false, name: `${name}_bn` }).apply(x) as tf.SymbolicTensor;
   const perClass = (what: 'gamma' | 'beta') => {
     const e = tf.layers.embedding({ inputDim: numClasses, outputDim: channels, embeddingsInitializer: what === 'gamma' ? 'ones' : 'zeros', name: `${name}_${what}` }).apply(label) as tf.SymbolicTensor;
     return tf.layers.reshape({ targetShape: [1, 1, channels], name: `${name}_${what}_map` }).apply(e) as tf.SymbolicTensor;
@@ -120,7 +121,7 @@ export function buildDiscriminator(spec: ModelSpec, seed: number, opts: Discrimi
       ? new SNConv2D({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), uSeed: rng.nextSeed(), name: `conv${i + 1}` })
       : tf.layers.conv2d({ filters: b.filters, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: b.bias, kernelInitializer: kernelInit(b.init, rng), name: `conv${i + 1}` });
     x = conv.apply(x) as tf.SymbolicTensor;
-    if (b.batchNorm) x = tf.layers.batchNormalization({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `conv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor;
+    if (b.batchNorm) x = batchNorm({ momentum: spec.bnMomentum, epsilon: spec.bnEpsilon, name: `conv${i + 1}_bn` }).apply(x) as tf.SymbolicTensor;
     x = opts.doubleBackprop && b.activation === 'leaky'
       ? (new AbsLeakyReLU({ alpha: spec.leakySlope, name: `conv${i + 1}_act` }).apply(x) as tf.SymbolicTensor)
       : activation(x, b.activation, spec.leakySlope, `conv${i + 1}_act`);

@@ -33,6 +33,16 @@ export interface NativeAddon {
     x: Float32Array, mean: Float32Array, variance: Float32Array,
     offset: Float32Array | null, scale: Float32Array | null, eps: number, y: Float32Array, channels: number,
   ): void;
+  /** Training-mode batch norm over rows of `channels`: writes y, and the batch's mean and (biased) variance. */
+  batchNormTrain(
+    x: Float32Array, scale: Float32Array | null, offset: Float32Array | null, eps: number,
+    y: Float32Array, mean: Float32Array, variance: Float32Array, channels: number,
+  ): void;
+  /** Its gradient: writes dx, dscale, doffset. */
+  batchNormTrainGrad(
+    dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, eps: number,
+    dx: Float32Array, dscale: Float32Array, doffset: Float32Array, channels: number,
+  ): void;
   select(cond: Uint8Array, t: Float32Array, e: Float32Array, y: Float32Array): void;
   addN(xs: Float32Array[], y: Float32Array): void;
   /** Uniform numbers in [lo, hi), or with keepProb > 0 a mask of hi (kept) / lo. Deterministic per seed. */

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPreset } from '../../models/presets';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../kernel-names';
 import { createGan } from '../../training/gan';
 import { trainStep } from '../../training/step';
 import { Rng } from '../../util/rng';
@@ -125,6 +126,13 @@ describe.skipIf(!!unavailable)(suiteName('native kernels: same bits on every run
       const { mean, variance } = tf.moments(x(), [0, 1, 2]);
       return [mean, variance, tf.sum(x()), tf.max(x(), [0, 1, 2]), tf.mean(x(), 3), tf.batchNorm(x(), mean, variance, undefined, undefined, 1e-3)];
     }, ['Mean', 'Sum', 'Max', 'FusedBatchNorm']);
+    // Training-mode batch norm (src/models/batch-norm.ts): forward, and its gradient through the statistics.
+    const c = () => tf.tensor1d(rand(64, 84, 0.5, 1.5));
+    await expectSameBits(() => {
+      const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: x(), scale: c(), offset: c() }, { epsilon: 1e-3 }) as tf.Tensor[];
+      const grads = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy: tf.tanh(x()), x: x(), mean: mean!, variance: variance!, scale: c() }, { epsilon: 1e-3 }) as tf.Tensor[];
+      return [y!, mean!, variance!, ...grads];
+    }, [BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD]);
     await expectSameBits(() => [tf.sum(tf.tensor2d(rand(3 * 300000, 81), [3, 300000]), 1), tf.sum(tf.tensor2d(rand(300000 * 3, 82), [300000, 3]), 0)], 'Sum');
     const y = () => tf.tensor1d(rand(1 << 20, 83));
     await expectSameBits(() => [tf.addN([y(), tf.exp(y()), tf.tanh(y())]), tf.mul(tf.sigmoid(y()), y())], ['AddN', 'Exp', 'Tanh', 'Sigmoid', 'Multiply']);

@@ -133,6 +133,50 @@ describe.skipIf(!!unavailable)(suiteName('native GEMM'), () => {
     }
   });
 
+  it('builtin: thin products (a row, a column, an outer product) give the packed GEMM\'s bits', () => {
+    expect(setNativeGemm('builtin')).toBeNull();
+    const same = (a: Float32Array, b: Float32Array, what: string) => {
+      const i = a.findIndex((v, j) => !Object.is(v, b[j]));
+      if (i >= 0) throw new Error(`${what}: element ${i} ${a[i]} vs ${b[i]}`);
+    };
+    for (const [n, k] of [[6272, 64], [1000, 700], [13, 257], [600, 1]]) {
+      for (const ta of [false, true])
+        for (const tb of [false, true])
+          for (const beta of [0, 1]) {
+            // Row 0 of a 2-row product (the packed GEMM) is the 1-row product (the thin path).
+            const l2: Layout = { ta, tb, lda: ta ? 2 : k, ldb: tb ? k : n, ldc: n };
+            const o = operands(2, n, k, l2, n + k);
+            const two = gemm(2, n, k, l2, beta, o).subarray(0, n);
+            const one = o.c0.slice(0, n);
+            const a1 = ta ? Float32Array.from({ length: k }, (_, p) => o.a[p * 2]!) : o.a.subarray(0, k);
+            addon.gemm(ta, tb, 1, n, k, a1, ta ? 1 : k, o.b, l2.ldb, beta, one, n);
+            same(one, two, `row [1,${n},${k}] ta ${ta} tb ${tb} beta ${beta}`);
+            // The column C = A·b, as Cᵀ = bᵀ·Aᵀ: column 0 of a 2-column product.
+            const lc: Layout = { ta, tb, lda: ta ? n : k, ldb: tb ? k : 2, ldc: 2 };
+            const q = operands(n, 2, k, lc, 3 * n + k);
+            const twoCols = gemm(n, 2, k, lc, beta, q).filter((_, i) => i % 2 === 0);
+            const col = Float32Array.from({ length: n }, (_, i) => q.c0[i * 2]!);
+            const b1 = tb ? q.b.subarray(0, k) : Float32Array.from({ length: k }, (_, p) => q.b[p * 2]!);
+            addon.gemm(ta, tb, n, 1, k, q.a, lc.lda, b1, tb ? k : 1, beta, col, 1);
+            same(col, twoCols, `column [${n},1,${k}] ta ${ta} tb ${tb} beta ${beta}`);
+          }
+    }
+    // An outer product (k = 1) equals k = 2 with a zero second column of A (+0 changes no sum).
+    for (const [m, n] of [[64, 6272], [7, 33]]) {
+      for (const tb of [false, true])
+        for (const beta of [0, 1]) {
+          const a = rand(m, m), b = rand(2 * n, n), c0 = rand(m * n, m + n);
+          const a2 = new Float32Array(2 * m);
+          for (let i = 0; i < m; i++) a2[2 * i] = a[i]!;
+          const b1 = tb ? Float32Array.from({ length: n }, (_, j) => b[2 * j]!) : b.subarray(0, n);
+          const one = c0.slice(), two = c0.slice();
+          addon.gemm(false, tb, m, n, 1, a, 1, b1, tb ? 1 : n, beta, one, n);
+          addon.gemm(false, tb, m, n, 2, a2, 2, b, tb ? 2 : n, beta, two, n);
+          same(one, two, `outer [${m},${n}] tb ${tb} beta ${beta}`);
+        }
+    }
+  });
+
   it('rejects sizes that do not fit the arrays, in one line', () => {
     const a = new Float32Array(6);
     expect(() => addon.gemm(false, false, 2, 3, 4, a, 4, a, 3, 0, a, 3)).toThrow(/^gemm: bad sizes$/);

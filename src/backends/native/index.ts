@@ -4,7 +4,8 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
 import { FUSED_ADAM, fusedAdam, LEAKY_RELU_GRAD, leakyReluGrad, nativeOverrides, registerLeakyReluGradient, registerReductionGradients, type KernelArgs, type KernelImpl } from './kernels';
 import { Recycler } from './recycler';
-import { DROPOUT_MASK } from '../kernel-names';
+import { batchNormTrain, batchNormTrainGrad } from './batchnorm-kernels';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, DROPOUT_MASK } from '../kernel-names';
 
 export { loadAddon, openblasInstalled, addonPath } from './addon';
 
@@ -85,7 +86,13 @@ export function registerNativeBackend(): string | null {
     };
     tf.registerKernel({ ...k, backendName: 'native', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
-  const own = { [FUSED_ADAM]: fusedAdam, [LEAKY_RELU_GRAD]: leakyReluGrad, [DROPOUT_MASK]: dropoutMask };
+  const own = {
+    [FUSED_ADAM]: fusedAdam,
+    [LEAKY_RELU_GRAD]: leakyReluGrad,
+    [DROPOUT_MASK]: dropoutMask,
+    [BATCH_NORM_TRAIN]: batchNormTrain,
+    [BATCH_NORM_TRAIN_GRAD]: batchNormTrainGrad,
+  };
   for (const [kernelName, impl] of Object.entries(own)) {
     const kernelFunc = (args: KernelArgs) => {
       hits.set(kernelName, (hits.get(kernelName) ?? 0) + 1);

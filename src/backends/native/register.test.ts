@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { nativeKernelNames, registerNativeBackend } from './index';
-import { DROPOUT_MASK, FUSED_ADAM, LEAKY_RELU_GRAD } from '../kernel-names';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, DROPOUT_MASK, FUSED_ADAM, LEAKY_RELU_GRAD } from '../kernel-names';
 import { suiteName, unavailable } from './test-helpers';
 
 describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
@@ -13,10 +13,10 @@ describe.skipIf(!!unavailable)(suiteName('registerNativeBackend'), () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
-  it('copies every cpu kernel, overrides the hot ones and adds the fused Adam update, the LeakyRelu gradient and dropout masks', () => {
+  it('copies every cpu kernel, overrides the hot ones and adds the fused Adam update, the LeakyRelu gradient, dropout masks and training-mode batch norm', () => {
     const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
     const native = tf.getKernelsForBackend('native').map((k) => k.kernelName).sort();
-    expect(native).toEqual([...cpu, DROPOUT_MASK, FUSED_ADAM, LEAKY_RELU_GRAD].sort());
+    expect(native).toEqual([...cpu, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, DROPOUT_MASK, FUSED_ADAM, LEAKY_RELU_GRAD].sort());
     for (const name of nativeKernelNames()) {
       expect(tf.getKernel(name, 'native')!.kernelFunc).not.toBe(tf.getKernel(name, 'cpu')!.kernelFunc);
     }

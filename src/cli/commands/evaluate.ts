@@ -86,7 +86,10 @@ Examples:
           ['recognisability', f(r.recognisability), 'mean top-class probability'],
           ['classifier score', f(r.classifierScore, 2), `1 … ${gen.numClasses}`],
         ];
-        if (r.classFidelity !== undefined) rows.push(['class fidelity', f(r.classFidelity), 'samples the classifier puts in the class they were asked for']);
+        if (r.classFidelity !== undefined) {
+          const real = r.classFidelityReal === undefined ? '' : `; real test images: ${f(r.classFidelityReal)}`;
+          rows.push(['class fidelity', f(r.classFidelity), `samples the classifier puts in the class they were asked for${real}`]);
+        }
         if (r.precision !== undefined) {
           rows.push(['precision / recall', `${f(r.precision)} / ${f(r.recall)}`, 'samples near real ones / test images near samples']);
           rows.push(['density / coverage', `${f(r.density)} / ${f(r.manifoldCoverage)}`, 'outlier-robust versions (≈ 1 / 0.87 for real images; pure noise: ≈ 0.3–0.9 / 0.01)']);
@@ -103,6 +106,11 @@ Examples:
         const wv = Math.max(...rows.map((x) => x[1].length));
         for (const [name, value, note] of rows) print(`  ${name.padEnd(w)}  ${value.padStart(wv)}   ${note}`);
         print(`  ${'coverage'.padEnd(w)}  ${r.coverage.map((c, i) => `${gen.classNames[i] ?? i} ${(c * 100).toFixed(0)}%`).join(', ')}`);
+        if (r.classFidelityPerClass) {
+          const real = r.classFidelityRealPerClass;
+          const per = r.classFidelityPerClass.map((v, i) => `${gen.classNames[i] ?? i} ${f(v, 2)}${real ? ` (${f(real[i], 2)})` : ''}`);
+          print(`  ${'per class'.padEnd(w)}  ${per.join(', ')}${real ? '   (real test images)' : ''}`);
+        }
         for (const e of r.nearest ?? []) {
           print(`  sample ${e.sample} (${e.sampleClass}): nearest train #${e.trainIndex} (${e.trainClass}) at ${e.pixelDistance.toFixed(2)} px, #${e.featureTrainIndex} (${e.featureTrainClass}) at ${e.featureDistance.toFixed(2)} in features`);
         }
