@@ -54,10 +54,23 @@ export async function loadGenerator(runDir?: string): Promise<LoadedGenerator> {
   return { model, config, runDir: dir, latentDim: config.latentDim, imageShape: config.imageShape, conditional: config.conditional, numClasses: config.numClasses, classNames: config.classNames, provenance: generatorProvenance(model) };
 }
 
-/** Latent vectors for designs seed, seed+1, …: design i is `new Rng(seed + i).normal(latentDim)` (the app uses the same rule). */
-export function latentsForSeeds(seed: number, count: number, latentDim: number): Float32Array {
+/**
+ * Latent vectors for designs seed, seed+1, …: design i is `new Rng(seed + i).normal(latentDim)`
+ * (the app uses the same rule). With `truncation` t (BigGAN's truncation trick), each coordinate
+ * outside ±t is drawn again from the same generator until it falls inside: more typical designs,
+ * less variety; coordinates already inside keep their values.
+ */
+export function latentsForSeeds(seed: number, count: number, latentDim: number, truncation?: number): Float32Array {
+  if (truncation !== undefined && !(truncation > 0)) throw new Error(`latentsForSeeds: truncation must be > 0, got ${truncation}`);
   const out = new Float32Array(count * latentDim);
-  for (let i = 0; i < count; i++) out.set(new Rng((seed + i) >>> 0).normal(latentDim), i * latentDim);
+  for (let i = 0; i < count; i++) {
+    const rng = new Rng((seed + i) >>> 0);
+    const z = rng.normal(latentDim);
+    if (truncation !== undefined) {
+      for (let j = 0; j < latentDim; j++) while (Math.abs(z[j]!) > truncation) z[j] = rng.normal(1)[0]!;
+    }
+    out.set(z, i * latentDim);
+  }
   return out;
 }
 
@@ -104,6 +117,8 @@ export interface GenerateOptions {
   classIndex?: number | null;
   /** The class by name or index, checked against the model's data set (takes precedence over classIndex). */
   class?: string;
+  /** Redraw latent coordinates outside ±truncation (see latentsForSeeds); none by default. */
+  truncation?: number;
 }
 
 export interface GenerateResult {
@@ -143,8 +158,8 @@ export async function generateToFile(opts: GenerateOptions): Promise<GenerateRes
     if (opts.class !== undefined && !gen.conditional) throw new UserError(`--class: the model in ${opts.run ?? DEFAULT_MODEL_DIR} is not class-conditional`);
     const classIndex = opts.class !== undefined ? resolveClass(gen.config.dataset, opts.class) : (opts.classIndex ?? null);
     const latents = opts.interpolate
-      ? slerpLatents(latentsForSeeds(seed, 1, gen.latentDim), latentsForSeeds(seed + 1, 1, gen.latentDim), count)
-      : latentsForSeeds(seed, count, gen.latentDim);
+      ? slerpLatents(latentsForSeeds(seed, 1, gen.latentDim, opts.truncation), latentsForSeeds(seed + 1, 1, gen.latentDim, opts.truncation), count)
+      : latentsForSeeds(seed, count, gen.latentDim, opts.truncation);
     let labels: Int32Array | undefined;
     if (gen.conditional) {
       if (classIndex !== null) labels = new Int32Array(count).fill(classIndex);

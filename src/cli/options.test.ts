@@ -130,6 +130,7 @@ describe('generate rejects nonsense', () => {
   it.each([
     ...['0', '-1', '4097', 'x', '2.5'].map((v): [string[], RegExp] => [['--count', v], whole(1, 4096)]),
     ...['-1', '4294967296', 'x'].map((v): [string[], RegExp] => [['--seed', v], whole(0, 4294967295)]),
+    ...['0', '-0.5', '11', 'x', ''].map((v): [string[], RegExp] => [['--truncation', v], number('> 0 and ≤ 10')]),
     [['--backend', 'gpu'], choices('auto, tensorflow, native, wasm, cpu')],
     [['--out', 'designs.jpg'], /--out designs\.jpg: must be a \.png file/],
     [['--bogus'], /unknown option '--bogus'/],

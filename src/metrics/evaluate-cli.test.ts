@@ -61,6 +61,24 @@ describe.runIf(ready)('evaluate and classifier evaluate on the command line', ()
     expect(r.stderr).toMatch(/--out FILE keeps the result/);
   });
 
+  it('evaluate --truncation samples truncated latents, says so, and leaves the run\'s evaluation.json alone', () => {
+    const saved = path.join(tmp, 'run', 'evaluation.json');
+    const plain = run(['evaluate', '--run', 'run', '--quick', '--samples', '200', '--json']);
+    expect(plain.code, plain.stderr).toBe(0);
+    const before = fs.readFileSync(saved, 'utf8');
+    const r = run(['evaluate', '--run', 'run', '--quick', '--samples', '200', '--truncation', '0.5', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(saved, 'utf8')).toBe(before);
+    const [a, b] = [JSON.parse(plain.stdout), JSON.parse(r.stdout)];
+    expect(b.fd).not.toBe(a.fd); // other samples
+    // Typical designs: the classifier is surer of them.
+    expect(b.recognisability).toBeGreaterThan(a.recognisability);
+    const out = run(['evaluate', '--run', 'run', '--quick', '--samples', '200', '--truncation', '0.5', '--out', 'truncated.json']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('latents truncated at ±0.5');
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'truncated.json'), 'utf8'))).toMatchObject({ truncation: 0.5, samples: 200 });
+  });
+
   it('evaluate --out records the step and images seen of the generator it measured, and the yardsticks', () => {
     const model = path.join(tmp, 'run', 'generator', 'model.json');
     const json = JSON.parse(fs.readFileSync(model, 'utf8'));

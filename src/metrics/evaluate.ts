@@ -33,6 +33,8 @@ export interface EvaluateOptions {
   trainPool?: number;
   /** how far long metrics have got (novelty's searches take a minute on the full training set) */
   progress?: ProgressFn;
+  /** generators: sample with latent coordinates redrawn outside ±truncation (latentsForSeeds) */
+  truncation?: number;
 }
 
 /**
@@ -84,13 +86,13 @@ export function sampleLabels(gen: LoadedGenerator, count: number): Int32Array | 
 }
 
 /** Draws `count` samples (seeds seed … seed+count−1; conditional models cycle the classes) as pixels in [-1, 1]. */
-export function sampleGenerator(gen: LoadedGenerator, count: number, seed: number, chunk = 250): Float32Array {
+export function sampleGenerator(gen: LoadedGenerator, count: number, seed: number, chunk = 250, truncation?: number): Float32Array {
   const px = gen.imageShape[0] * gen.imageShape[1] * gen.imageShape[2];
   const out = new Float32Array(count * px);
   const labels = sampleLabels(gen, count);
   for (let i = 0; i < count; i += chunk) {
     const m = Math.min(chunk, count - i);
-    const images = generateBatch(gen, latentsForSeeds(seed + i, m, gen.latentDim), labels?.subarray(i, i + m));
+    const images = generateBatch(gen, latentsForSeeds(seed + i, m, gen.latentDim, truncation), labels?.subarray(i, i + m));
     out.set(images.dataSync(), i * px);
     images.dispose();
   }
@@ -101,7 +103,7 @@ export function sampleGenerator(gen: LoadedGenerator, count: number, seed: numbe
 export async function evaluateGenerator(gen: LoadedGenerator, o: EvaluateOptions): Promise<Evaluation> {
   if (!Number.isInteger(o.samples) || o.samples < 2) throw new UserError(`--samples ${o.samples}: need a whole number ≥ 2`);
   const t = performance.now();
-  const pixels = sampleGenerator(gen, o.samples, o.seed);
+  const pixels = sampleGenerator(gen, o.samples, o.seed, 250, o.truncation);
   const sampling = (performance.now() - t) / 1000;
   const r = await evaluateImages(pixels, o.samples, { ...o, dataset: gen.config.dataset, classFilter: gen.config.classFilter, labels: sampleLabels(gen, o.samples) });
   r.timings = { sampling, ...r.timings };

@@ -3,7 +3,7 @@ import type { BackendName } from '../../backends/index';
 import { DEFAULT_MODEL_DIR, loadGenerator } from '../../generate';
 import { runPaths } from '../../run/paths';
 import { writeFileAtomic } from '../../util/atomic';
-import { int, list } from '../options';
+import { int, list, num } from '../options';
 import { metricProgress } from '../progress';
 import { backendOption, commandLine, print, printJson, say, showPath, useBackend } from '../shared';
 
@@ -17,6 +17,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sample i uses design seed n + i (as `generate`), so results repeat exactly', int(0, 0xffffffff), 1000000)
     .option('--metrics <list>', 'comma-separated extra metrics (default: all); fd, fdFloor, kid, recognisability, classifierScore, coverage always run', list)
     .option('--quick', 'only the cheap metrics (what training-time --eval-every computes)')
+    .option('--truncation <t>', 'sample as `generate --truncation t` does (latent coordinates redrawn outside ±t); written only where --out says', num(0, 10, { exclusiveMin: true }))
     .option('--data-dir <dir>', 'where the data set files are')
     .option('--out <file>', 'write the result here as JSON (default: RUN/evaluation.json with --run; nothing for the shipped model)')
     .option('--json', 'print one JSON object on stdout')
@@ -50,9 +51,10 @@ and images seen of the generator it measured. src/metrics/README.md has the deta
 Examples:
   fashion-gan evaluate                                  the shipped model, printed only
   fashion-gan evaluate --run runs/NAME --samples 2000   a run's generator (writes runs/NAME/evaluation.json)
-  fashion-gan evaluate --quick --json                   the cheap metrics as one JSON object`,
+  fashion-gan evaluate --quick --json                   the cheap metrics as one JSON object
+  fashion-gan evaluate --truncation 0.7 --quick         typical designs: fidelity up, variety (recall) down`,
     )
-    .action(async (o: { run?: string; samples: number; seed: number; metrics?: string[]; quick?: boolean; dataDir?: string; out?: string; json?: boolean; backend: BackendName }) => {
+    .action(async (o: { run?: string; samples: number; seed: number; metrics?: string[]; quick?: boolean; truncation?: number; dataDir?: string; out?: string; json?: boolean; backend: BackendName }) => {
       const backend = await useBackend(o.backend, !!o.json);
       const { evaluateGenerator, resolveMetricNames } = await import('../../metrics/index');
       resolveMetricNames(o.metrics); // a typo fails before anything is loaded
@@ -60,20 +62,22 @@ Examples:
       try {
         const t0 = Date.now();
         const progress = metricProgress();
-        const r = await evaluateGenerator(gen, { samples: o.samples, seed: o.seed, full: !o.quick, metrics: o.metrics, dataDir: o.dataDir, progress: progress.report });
+        const r = await evaluateGenerator(gen, { samples: o.samples, seed: o.seed, full: !o.quick, metrics: o.metrics, dataDir: o.dataDir, progress: progress.report, truncation: o.truncation });
         progress.done();
         const record = {
           run: o.run ?? showPath(DEFAULT_MODEL_DIR),
           preset: gen.config.preset,
           ...(gen.provenance ?? {}),
           seed: o.seed,
+          ...(o.truncation !== undefined ? { truncation: o.truncation } : {}),
           backend,
           seconds: (Date.now() - t0) / 1000,
           command: commandLine(),
           evaluatedAt: new Date().toISOString(),
           ...r,
         };
-        const out = o.out ?? (o.run ? runPaths(gen.runDir).evaluation : undefined);
+        // A run's evaluation.json describes its plain samples: truncated ones go only where --out says.
+        const out = o.out ?? (o.run && o.truncation === undefined ? runPaths(gen.runDir).evaluation : undefined);
         if (out) writeFileAtomic(out, `${JSON.stringify(record, null, 2)}\n`);
         if (o.json) return printJson(r);
         const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
@@ -99,7 +103,8 @@ Examples:
           rows.push(['nearest-train distance', `${f(r.sampleNearestMedian, 2)}`, `median over samples; real test images: ${f(r.testNearestMedian, 2)}`]);
         }
         const at = gen.provenance ? ` at step ${gen.provenance.step.toLocaleString('en-US')} (${gen.provenance.imagesSeen.toLocaleString('en-US')} images seen)` : '';
-        print(`${showPath(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}`);
+        const trunc = o.truncation === undefined ? '' : `, latents truncated at ±${o.truncation}`;
+        print(`${showPath(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}${trunc}`);
         const acc = r.classifier.testAccuracy === undefined ? '' : `, ${(r.classifier.testAccuracy * 100).toFixed(2)} % test accuracy`;
         print(`features: ${r.classifier.dir} (weights ${r.classifier.weights}${acc}); reference: ${gen.config.dataset} test set`);
         const w = Math.max(...rows.map((x) => x[0].length));
