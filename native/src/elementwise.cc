@@ -27,9 +27,12 @@ template <class F>
 void MapRange(const float* __restrict x, float* __restrict y, i64 b, i64 e, F f) {
   for (i64 i = b; i < e; i++) y[i] = f(x[i]);
 }
+// grain: elements per chunk at least; the transcendental functions cost ~20 ns an element, so
+// they split smaller arrays (a 28×28 batch of 64 through tanh) over the threads too.
+constexpr i64 kCheap = 32768, kCostly = 4096;
 template <class F>
-void Map(const float* x, float* y, i64 n, F f) {
-  pool().For(n, 32768, [x, y, f](i64 b, i64 e) { MapRange(x, y, b, e, f); });
+void Map(const float* x, float* y, i64 n, F f, i64 grain = kCheap) {
+  pool().For(n, grain, [x, y, f](i64 b, i64 e) { MapRange(x, y, b, e, f); });
 }
 
 }  // namespace
@@ -49,12 +52,12 @@ Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
     case uRelu: Map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;
     case uRelu6: Map(x, y, n, [](float v) { return std::min(std::max(v, 0.f), 6.f); }); break;
     case uLeaky: Map(x, y, n, [alpha](float v) { return v < 0.f ? alpha * v : v; }); break;
-    case uSigmoid: Map(x, y, n, [](float v) { return 1.f / (1.f + std::exp(-v)); }); break;
-    case uElu: Map(x, y, n, [](float v) { return v >= 0.f ? v : std::expm1(v); }); break;
-    case uTanh: Map(x, y, n, [](float v) { return std::tanh(v); }); break;
+    case uSigmoid: Map(x, y, n, [](float v) { return 1.f / (1.f + std::exp(-v)); }, kCostly); break;
+    case uElu: Map(x, y, n, [](float v) { return v >= 0.f ? v : std::expm1(v); }, kCostly); break;
+    case uTanh: Map(x, y, n, [](float v) { return std::tanh(v); }, kCostly); break;
     case uNeg: Map(x, y, n, [](float v) { return -v; }); break;
-    case uExp: Map(x, y, n, [](float v) { return std::exp(v); }); break;
-    case uLog: Map(x, y, n, [](float v) { return std::log(v); }); break;
+    case uExp: Map(x, y, n, [](float v) { return std::exp(v); }, kCostly); break;
+    case uLog: Map(x, y, n, [](float v) { return std::log(v); }, kCostly); break;
     case uSqrt: Map(x, y, n, [](float v) { return std::sqrt(v); }); break;
     case uRsqrt: Map(x, y, n, [](float v) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(v))); }); break;
     case uSquare: Map(x, y, n, [](float v) { return v * v; }); break;
@@ -67,14 +70,14 @@ Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
         return std::log1p(std::exp(v));
       });
       break;
-    case uLog1p: Map(x, y, n, [](float v) { return std::log1p(v); }); break;
-    case uExpm1: Map(x, y, n, [](float v) { return std::expm1(v); }); break;
+    case uLog1p: Map(x, y, n, [](float v) { return std::log1p(v); }, kCostly); break;
+    case uExpm1: Map(x, y, n, [](float v) { return std::expm1(v); }, kCostly); break;
     case uStep: Map(x, y, n, [alpha](float v) { return std::isnan(v) ? v : (v > 0.f ? 1.f : alpha); }); break;
     case uSign: Map(x, y, n, [](float v) { return v < 0.f ? -1.f : (v > 0.f ? 1.f : 0.f); }); break;
     case uFloor: Map(x, y, n, [](float v) { return std::floor(v); }); break;
     case uCeil: Map(x, y, n, [](float v) { return std::ceil(v); }); break;
-    case uSin: Map(x, y, n, [](float v) { return std::sin(v); }); break;
-    case uCos: Map(x, y, n, [](float v) { return std::cos(v); }); break;
+    case uSin: Map(x, y, n, [](float v) { return std::sin(v); }, kCostly); break;
+    case uCos: Map(x, y, n, [](float v) { return std::cos(v); }, kCostly); break;
     case uIdentity: Map(x, y, n, [](float v) { return v; }); break;
     default: return Fail(env, "unary: unknown op"), env.Undefined();
   }
