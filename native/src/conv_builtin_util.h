@@ -10,10 +10,10 @@
 namespace fg {
 namespace conv_builtin {
 
-// Copies and zero fills: short runs (a tap of one or three channels) in a plain loop, long
-// ones through memcpy / memset.
+// Copies and zero fills: the usual lengths as fixed-size (inlined) copies, short runs (a tap of
+// one or three channels) in a plain loop, long ones through memcpy / memset.
 inline void Copy(float* __restrict dst, const float* __restrict src, i64 n) {
-  switch (n) {  // the usual lengths (an NR-wide panel row, a tap of 32 or 64 channels) inline
+  switch (n) {  // an NR-wide panel row, a tap of 32 or 64 channels
     case 16: std::memcpy(dst, src, 16 * sizeof(float)); return;
     case 32: std::memcpy(dst, src, 32 * sizeof(float)); return;
     case 64: std::memcpy(dst, src, 64 * sizeof(float)); return;
@@ -33,8 +33,6 @@ inline void Zero(float* dst, i64 n) {
   }
 }
 
-// Row parts for `rows` output rows: enough to balance the threads, big enough to share the
-// packed B well. From the shape only (any split gives the same bits; this one is just fast).
 // Steps (n, row, col) to the next pixel of an n × rows × cols grid, in row-major order.
 inline void NextPixel(i64& n, i64& row, i64& col, i64 rows, i64 cols) {
   if (++col == cols) {
@@ -46,6 +44,8 @@ inline void NextPixel(i64& n, i64& row, i64& col, i64 rows, i64 cols) {
   }
 }
 
+// Row parts for `rows` output rows: enough to balance the threads, big enough to share the
+// packed B well. From the shape only (any split gives the same bits; this one is just fast).
 inline i64 RowParts(i64 rows) { return std::max<i64>(1, std::min<i64>(Pool::kMaxChunks, rows / 192)); }
 
 }  // namespace conv_builtin
