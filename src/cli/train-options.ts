@@ -65,6 +65,7 @@ export const TRAIN_FLAGS: TrainFlag[] = [
   flag('model', '--batch-size <n>', 'images per batch (default: the preset\'s, 256 for the seed\'s)', int(1, 65536), { key: 'batchSize' }),
   flag('run', '--seed <n>', 'run seed: weights, shuffles, latents, dropout (default: 0)', int(0, 0xffffffff)),
   flag('new-run', '--out <dir>', 'new run folder (default: runs/PRESET-TIMESTAMP)', nonEmpty),
+  flag('new-run', '--init-from <run>', 'start the new run\'s networks (and Adam\'s moments) from this run\'s last checkpoint, matching weights by layer name: to continue a model under another recipe', nonEmpty),
   flag('run', '--resume <dir>', 'continue the run in this folder from its checkpoint, to its saved target', nonEmpty),
   flag('run', '--config <file>', 'read options from a JSON file with the flags\' names as keys, e.g. {"preset": "fashion", "steps": 2000}; flags override it', nonEmpty),
   flag('cadence', '--sample-every <n>', `save the sample grid every n steps and at each epoch end (default: ${sampleEvery}, or what the resumed run saved)`, int(1)),
@@ -91,6 +92,7 @@ export const TRAIN_FLAGS: TrainFlag[] = [
   flag('model', '--diff-augment <policy>', 'DiffAugment for D\'s inputs: comma list of translation, cutout, color', listOf(['translation', 'cutout', 'color']), { recipe: 'diffAugment' }),
   flag('model', '--conditional', 'class-conditional G (label embedding) and D (projection)', undefined, { recipe: 'conditional' }),
   flag('model', '--class-batch-norm', 'conditional models: per-class scale and shift in G\'s batch norms', undefined, { recipe: 'classBatchNorm' }),
+  flag('model', '--aux-classifier <w>', 'conditional models: D also classifies real images, G is asked for its class (AC-GAN), weight w (0 = off)', num(0, 10), { recipe: 'auxClassifier' }),
   { kind: 'run', long: '--backend', make: backendOption },
   flag('run', '--json', 'print a summary of the run as one JSON object on stdout at the end'),
 ];

@@ -104,12 +104,15 @@ export interface DiscriminatorOptions {
   numClasses?: number;
   /** Twice-differentiable activations (for WGAN-GP's gradient penalty). */
   doubleBackprop?: boolean;
+  /** An auxiliary classifier on φ (needs numClasses): D's outputs become [logit, class logits [n, numClasses]]. */
+  auxClassifier?: boolean;
 }
 
 /**
  * The discriminator: image [n, H, W, C] → convolutions → flatten φ → [dropout] → Dense(1) logit,
- * plus ⟨embed(y), φ⟩ when conditional. With spectral norm, every kernel is divided by its
- * largest singular value.
+ * plus ⟨embed(y), φ⟩ when conditional, and Dense(numClasses) class logits of φ as a second
+ * output with an auxiliary classifier. With spectral norm, every kernel is divided by its
+ * largest singular value (the classifier's too: it is a head of the same D).
  */
 export function buildDiscriminator(spec: ModelSpec, seed: number, opts: DiscriminatorOptions = {}): tf.LayersModel {
   const rng = new Rng(seed);
@@ -142,7 +145,15 @@ export function buildDiscriminator(spec: ModelSpec, seed: number, opts: Discrimi
     const proj = new ProjectionLogit({ numClasses: opts.numClasses, seed: rng.nextSeed(), name: 'projection' }).apply([phi, label]) as tf.SymbolicTensor;
     logit = tf.layers.add({ name: 'logit_sum' }).apply([logit, proj]) as tf.SymbolicTensor;
   }
-  return tf.model({ inputs: inputs.length === 1 ? image : inputs, outputs: logit, name: 'discriminator' });
+  const outputs = [logit];
+  if (opts.auxClassifier) {
+    if (!opts.numClasses) throw new Error('an auxiliary classifier needs numClasses');
+    const head = opts.spectralNorm
+      ? new SNDense({ units: opts.numClasses, useBias: true, kernelInitializer: kernelInit('glorot', rng), uSeed: rng.nextSeed(), name: 'aux_class' })
+      : tf.layers.dense({ units: opts.numClasses, kernelInitializer: kernelInit('glorot', rng), name: 'aux_class' });
+    outputs.push(head.apply(phi) as tf.SymbolicTensor);
+  }
+  return tf.model({ inputs: inputs.length === 1 ? image : inputs, outputs: outputs.length === 1 ? logit : outputs, name: 'discriminator' });
 }
 
 /** Counts all weights (trainable and not), as Keras's summary does. */

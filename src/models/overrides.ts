@@ -73,6 +73,7 @@ export function applyOverrides(preset: Preset, o: ModelOverrides): Preset {
   const changed = Object.entries({ ...o, recipe: undefined, ...(o.recipe ?? {}) }).filter(([, v]) => v !== undefined);
   if (changed.length) p.description += ` (overrides: ${changed.map(([k, v]) => `${k}=${v}`).join(', ')})`;
   if (p.recipe.classBatchNorm && !p.recipe.conditional) throw new UserError('--class-batch-norm needs a conditional model (--conditional)');
+  if (p.recipe.auxClassifier > 0 && !p.recipe.conditional) throw new UserError('--aux-classifier needs a conditional model (--conditional)');
   const parsed = PresetSchema.safeParse(p);
   if (!parsed.success) throw new UserError(`bad model options: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
   return parsed.data;

@@ -78,6 +78,14 @@ export const Recipe = z.strictObject({
    * projection-discriminator paper) instead of one learned pair.
    */
   classBatchNorm: z.boolean().default(false),
+  /**
+   * Weight of an auxiliary classifier (AC-GAN, Odena et al. 2017) on D's features (conditional
+   * models; 0 = off): D also learns the class of real images, and G is asked for images D's
+   * classifier puts in the requested class. D learns it from real images only, so the classes
+   * it teaches G are the data's (AC-GAN's fake-image term lets G and D agree on easy,
+   * collapsed designs).
+   */
+  auxClassifier: z.number().min(0).max(10).default(0),
 });
 export type Recipe = z.infer<typeof Recipe>;
 export const DEFAULT_RECIPE: Recipe = Recipe.parse({});

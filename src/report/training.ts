@@ -35,6 +35,8 @@ export interface TrainingSummary {
   targetReached: boolean;
   /** the flags for `train --resume DIR` that go on: none to continue to the target, else an extension */
   nextFlags: string;
+  /** a warm-started run: where its networks began (their images and training time come before this run's) */
+  initFrom?: RunConfig['initFrom'];
 }
 
 /**
@@ -70,5 +72,6 @@ export function trainingSummary(r: TrainResult, config: RunConfig, startStep: nu
     checkpointStep: r.checkpointStep,
     targetReached: reached,
     nextFlags: reached ? extensionFlags(r.target, config.stepsPerEpoch, stoppedBy === 'time') : '',
+    ...(config.initFrom ? { initFrom: config.initFrom } : {}),
   };
 }

@@ -37,6 +37,17 @@ export const BackendChange = z.object({
 });
 export type BackendChange = z.infer<typeof BackendChange>;
 
+/** Where a warm-started run's networks began: another run's checkpoint (`train --init-from`). */
+export const InitFrom = z.strictObject({
+  run: z.string(),
+  step: z.number().int().nonnegative(),
+  preset: z.string(),
+  /** training seconds of the source run at that checkpoint */
+  trainSeconds: z.number().nonnegative(),
+  imagesSeen: z.number().int().nonnegative(),
+});
+export type InitFrom = z.infer<typeof InitFrom>;
+
 /** config.json: everything needed to rebuild a run's models and continue it (what `train` writes and reads). */
 export const RunConfig = z.object({
   version: z.literal(1),
@@ -66,6 +77,7 @@ export const RunConfig = z.object({
   schedule: RunSchedule.optional(),
   /** resumes on another backend, in order; `backend` above is where the run started */
   backendChanges: z.array(BackendChange).optional(),
+  initFrom: InitFrom.optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 

@@ -34,17 +34,20 @@ describe.skipIf(!!unavailable)(suiteName('fused Adam'), () => {
     for (let i = 0; i < cpu.length; i++) expect(native[i]).toEqual(cpu[i]);
   });
 
-  it('keeps tf.memory().numTensors flat across updates', async () => {
+  it('keeps tf.memory().numTensors flat across updates, and from construction to dispose', async () => {
     await tf.setBackend('native');
     const w = tf.variable(tf.tensor1d(rand(5000, 4)));
     Object.assign(w, { read: () => w, write: (x: tf.Tensor1D) => w.assign(x) });
-    const adam = new Adam(spec, [w as unknown as tf.LayerVariable]);
     const g = tf.tensor1d(rand(5000, 5));
+    const start = tf.memory().numTensors;
+    const adam = new Adam(spec, [w as unknown as tf.LayerVariable]);
+    expect(tf.memory().numTensors).toBe(start + 2); // m and v, nothing else
     adam.apply([g]);
     const before = tf.memory().numTensors;
     for (let s = 0; s < 5; s++) adam.apply([g]);
     expect(tf.memory().numTensors).toBe(before);
     adam.dispose();
+    expect(tf.memory().numTensors).toBe(start); // building and disposing an optimiser leaves nothing
     tf.dispose([w, g]);
   });
 });

@@ -19,8 +19,10 @@ export class Adam {
     readonly spec: OptimizerSpec,
     readonly variables: tf.LayerVariable[],
   ) {
-    this.m = variables.map((w) => tf.variable(tf.zeros(w.shape as number[]), false));
-    this.v = variables.map((w) => tf.variable(tf.zeros(w.shape as number[]), false));
+    // In a tidy: tf.variable shares the zeros' data, and the zeros' own handles must not outlive it.
+    const zeros = () => tf.tidy(() => variables.map((w) => tf.variable(tf.zeros(w.shape as number[]), false)));
+    this.m = zeros();
+    this.v = zeros();
   }
 
   /** Applies one update; `grads[i]` belongs to `variables[i]`. Frees nothing it was given. */

@@ -28,7 +28,7 @@ afterAll(tmp.cleanup);
 
 // fmnist-lms narrowed 8× keeps the seed's D dropout (masks from the run's RNG) and G batch norm.
 const RECIPES: [string, Partial<Recipe>][] = [
-  ['WGAN-GP, EMA, spectral norm, DiffAugment, class batch norm', { loss: 'wgan-gp', ema: 0.9, spectralNorm: true, diffAugment: ['translation', 'cutout', 'color'], conditional: true, classBatchNorm: true }],
+  ['WGAN-GP, EMA, spectral norm, DiffAugment, class batch norm, auxiliary classifier', { loss: 'wgan-gp', ema: 0.9, spectralNorm: true, diffAugment: ['translation', 'cutout', 'color'], conditional: true, classBatchNorm: true, auxClassifier: 0.5 }],
   ['BCE with label smoothing and D dropout', { loss: 'bce', labelSmoothing: 0.1 }],
 ];
 

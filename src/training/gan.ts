@@ -25,6 +25,7 @@ export function createGan(c: GanConfig): Gan & { dispose(): void } {
     spectralNorm: c.recipe.spectralNorm,
     numClasses: cond?.numClasses,
     doubleBackprop: c.recipe.loss === 'wgan-gp',
+    auxClassifier: c.recipe.auxClassifier > 0,
   });
   const ema = c.recipe.ema > 0 ? new WeightEma(generator, buildGenerator(c.model, gSeed, cond), c.recipe.ema) : undefined;
   const optG = new Adam(c.optimizerG, generator.trainableWeights);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backends/index';
-import { accuracy, bceFromLogits, discriminatorLoss, generatorLoss, gradientPenalty } from './losses';
+import { accuracy, bceFromLogits, classCrossEntropy, discriminatorLoss, generatorLoss, gradientPenalty } from './losses';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -62,6 +62,17 @@ describe('losses on hand-computed inputs', () => {
     expect(penalty).toBeCloseTo(byHand, 5);
   });
 
+  it("the auxiliary classifier's cross-entropy: −log softmax(x)[label], averaged, stable at large logits", () => {
+    const logits = [[2, -1, 0.5], [0, 0, 0], [-3, 4, 1]];
+    const labels = [0, 2, 1];
+    const byHand = mean(logits.map((row, i) => Math.log(row.reduce((s, v) => s + Math.exp(v), 0)) - row[labels[i]!]!));
+    expect(value(() => classCrossEntropy(tf.tensor2d(logits), tf.tensor2d(labels, [3, 1])))).toBeCloseTo(byHand, 6);
+    expect(value(() => classCrossEntropy(tf.tensor2d([[0, 0, 0]]), tf.tensor2d([[1]])))).toBeCloseTo(Math.log(3), 6);
+    // 1,000 above the rest: no overflow, −log p = log(1 + 2e^−1000) ≈ 0; and the wrong class costs 1,000.
+    expect(value(() => classCrossEntropy(tf.tensor2d([[1000, 0, 0]]), tf.tensor2d([[0]])))).toBeCloseTo(0, 6);
+    expect(value(() => classCrossEntropy(tf.tensor2d([[1000, 0, 0]]), tf.tensor2d([[2]])))).toBeCloseTo(1000, 3);
+  });
+
   it('accuracy thresholds the probability at 0.5 (the logit at 0), not the logit at 0.5', () => {
     // logits 0.3 and 0 are "real" (σ ≥ 0.5); the seed's notebooks would have called 0.3 fake.
     expect(value(() => accuracy(tf.tensor1d([0.3, 0, -0.2, 2]), 1))).toBeCloseTo(0.75, 6);
@@ -73,6 +84,9 @@ describe('losses on hand-computed inputs', () => {
     const r = tf.tensor1d(real);
     const f = tf.tensor1d(fake);
     for (const kind of ['bce', 'hinge', 'lsgan', 'wgan-gp'] as const) tf.dispose([generatorLoss(kind, f), discriminatorLoss(kind, r, f, 0.1)]);
+    const logits = tf.tensor2d([r.arraySync() as number[], f.arraySync() as number[]]);
+    const labels = tf.tensor2d([[3], [0]]);
+    tf.dispose([classCrossEntropy(logits, labels), logits, labels]);
     tf.dispose([r, f]);
     expect(tf.memory().numTensors).toBe(before);
   });

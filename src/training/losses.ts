@@ -24,6 +24,19 @@ export function accuracy(logits: tf.Tensor, target: 0 | 1): tf.Scalar {
   });
 }
 
+/**
+ * Softmax cross-entropy of class logits [n, k] against class indices [n, 1] (float32, as the
+ * batches carry them), averaged over the batch: logsumexp(x) − x[label], stable at any scale.
+ */
+export function classCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const k = logits.shape[1]!;
+    const oneHot = tf.oneHot(tf.reshape(tf.cast(labels, 'int32'), [-1]) as tf.Tensor1D, k);
+    const picked = tf.sum(tf.mul(logits, oneHot), 1);
+    return tf.mean(tf.sub(tf.logSumExp(logits, 1), picked)) as tf.Scalar;
+  });
+}
+
 /** G's loss from D's outputs on generated images. */
 export function generatorLoss(kind: Recipe['loss'], fakeLogits: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {

@@ -13,6 +13,8 @@ export interface TrainOptions {
   out?: string;
   /** Or continue the run in this folder. */
   resume?: string;
+  /** A new run's networks start from this run's last checkpoint (see warm-start.ts). */
+  initFrom?: string;
   dataDir?: string;
   /**
    * How long: steps and epochs count the whole run; minutes are minutes of training (for a new

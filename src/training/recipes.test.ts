@@ -41,6 +41,7 @@ describe('recipes beyond the seed', () => {
     ['DiffAugment', { diffAugment: ['translation', 'cutout', 'color'] }],
     ['class-conditional', { conditional: true }],
     ['class-conditional batch norm', { conditional: true, classBatchNorm: true }],
+    ['auxiliary classifier', { conditional: true, spectralNorm: true, auxClassifier: 0.5 }],
   ])('%s trains with finite losses and no tensor leak', async (name, recipe) => {
     const counts: number[] = [];
     await train(base({ preset: tiny(recipe), out: path.join(tmp.dir, `r-${name.replace(/\W+/g, '-')}`), steps: 4, seed: 1, onStep: () => counts.push(tf.memory().numTensors) }));
@@ -50,8 +51,8 @@ describe('recipes beyond the seed', () => {
     for (const row of h) for (const v of Object.values(row)) expect(Number.isFinite(v)).toBe(true);
   });
 
-  it('resumes exactly with every recipe feature on (EMA with standing statistics, spectral norm, augmentation, conditioning, class batch norm)', async () => {
-    const preset = () => tiny({ loss: 'hinge', ema: 0.9, spectralNorm: true, diffAugment: ['translation', 'cutout', 'color'], conditional: true, classBatchNorm: true });
+  it('resumes exactly with every recipe feature on (EMA with standing statistics, spectral norm, augmentation, conditioning, class batch norm, auxiliary classifier)', async () => {
+    const preset = () => tiny({ loss: 'hinge', ema: 0.9, spectralNorm: true, diffAugment: ['translation', 'cutout', 'color'], conditional: true, classBatchNorm: true, auxClassifier: 0.5 });
     const a = path.join(tmp.dir, 'all-straight');
     const b = path.join(tmp.dir, 'all-split');
     await train(base({ preset: preset(), out: a, steps: 6, seed: 3 }));
@@ -60,6 +61,7 @@ describe('recipes beyond the seed', () => {
     const ta = loadCheckpoint(runPaths(a).checkpoint).tensors;
     const tb = loadCheckpoint(runPaths(b).checkpoint).tensors;
     expect([...ta.keys()].some((k) => k.startsWith('emaG/'))).toBe(true);
+    expect([...ta.keys()].some((k) => /^discriminator\/\d+:\d+x10$/.test(k))).toBe(true); // the class head's kernel [φ, 10]
     for (const [k, v] of ta) expect(Buffer.from(tb.get(k)!.values.buffer).equals(Buffer.from(v.values.buffer)), k).toBe(true);
     // the exported (EMA, standing-statistics) generators and the last grids match too
     for (const f of ['generator/weights.bin', 'samples/e0002-s00000006.png']) {

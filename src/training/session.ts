@@ -13,6 +13,7 @@ import { loadCheckpoint, restoreVariables } from './checkpoint';
 import { createGan, prepareSampler } from './gan';
 import type { TrainOptions } from './options';
 import type { Gan } from './step';
+import { checkWarmStartSource, warmStart } from './warm-start';
 import { describeTarget, resolveTarget, targetSteps } from './target';
 
 /** Cadences of a run that did not say (the CLI's defaults). */
@@ -122,6 +123,8 @@ export function checkpointTensors(gan: Gan): { name: string; variable: tf.Variab
 export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
   const log = opts.log ?? (() => {});
   if (!!opts.resume === !!opts.out) throw new UserError('give either --out (a new run) or --resume (an existing run)');
+  if (opts.initFrom && opts.resume) throw new UserError('--init-from starts a new run (--out); a resumed run continues from its own checkpoint');
+  if (opts.initFrom) checkWarmStartSource(opts.initFrom);
   const runDir = (opts.resume || opts.out)!;
   if (!runDir) throw new UserError('--out/--resume: the run folder name is empty');
   if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UserError(`${opts.resume ? '--resume' : '--out'} ${runDir}: not a folder`);
@@ -159,10 +162,16 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     for (const d of disposers.splice(0).reverse()) d();
   };
   try {
-    if (!opts.resume) writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`);
     log(`data: ${data.name}${data.classIndex !== null ? ` (${data.classNames[data.classIndex]})` : ''}, ${data.train.count} images from ${data.source}`);
     const gan = createGan({ ...config, numClasses: config.numClasses });
     disposers.push(() => gan.dispose());
+    if (opts.initFrom && !opts.resume) {
+      const w = warmStart(gan, opts.initFrom, checkpointTensors);
+      config = { ...config, initFrom: w.initFrom };
+      log(`initialised from ${opts.initFrom} at step ${w.initFrom.step} (${w.initFrom.preset}): ${w.copied} weights copied${w.fresh.length ? `; new here: ${w.fresh.join(', ')}` : ''}`);
+    }
+    // Written once the networks exist: a bad model or --init-from leaves no config.json behind.
+    if (!opts.resume) writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`);
 
     let step = 0;
     let historyBytes = 0;

@@ -5,7 +5,7 @@ import type { Rng } from '../util/rng';
 import type { Adam } from './adam';
 import { diffAugment } from './augment';
 import type { WeightEma } from './ema';
-import { accuracy, discriminatorLoss, generatorLoss, gradientPenalty } from './losses';
+import { accuracy, classCrossEntropy, discriminatorLoss, generatorLoss, gradientPenalty } from './losses';
 
 /** The two networks and their optimisers: everything a train step changes. */
 export interface Gan {
@@ -41,7 +41,8 @@ const vars = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.read() as tf
  * once each from the same parameters (a simultaneous update).
  *   G: BCE(1, D(G(z)))      D: BCE(1, D(x)) + BCE(0, D(G(z)))
  * The recipe swaps the loss (hinge, least squares, WGAN-GP), smooths real labels, augments
- * D's inputs (DiffAugment) and conditions both networks on the class.
+ * D's inputs (DiffAugment) and conditions both networks on the class; with an auxiliary
+ * classifier of weight w, D adds w·CE(class of real images) and G w·CE(requested class of its images).
  * The generated batch is computed once, in G's pass, and reused by D's pass. Random numbers
  * (dropout masks, augmentation, WGAN-GP's mixing) come from `rng`, so a step is a pure
  * function of the state, the batch and the RNG.
@@ -52,7 +53,16 @@ export function trainStep(gan: Gan, batch: Batch, rng: Rng, recipe: Recipe = DEF
   const gVars = vars(G);
   const dVars = vars(D);
   const aug = (x: tf.Tensor) => diffAugment(x as tf.Tensor4D, recipe.diffAugment, rng);
-  const critic = (x: tf.Tensor) => D.apply(labels ? [x, labels] : x, { training: true }) as tf.Tensor;
+  /** D's outputs: the realness logit, and class logits when D has an auxiliary classifier. */
+  const heads = (x: tf.Tensor) => {
+    const out = D.apply(labels ? [x, labels] : x, { training: true }) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? { logit: out[0]!, classes: out[1] } : { logit: out, classes: undefined };
+  };
+  const critic = (x: tf.Tensor) => heads(x).logit;
+  const aux = recipe.auxClassifier;
+  /** `loss` plus the auxiliary classifier's weighted cross-entropy, when there is one. */
+  const withClass = (loss: tf.Scalar, classes: tf.Tensor | undefined): tf.Scalar =>
+    classes && labels && aux > 0 ? (tf.add(loss, tf.mul(aux, classCrossEntropy(classes, labels))) as tf.Scalar) : loss;
   let fake: tf.Tensor | undefined;
   let realAcc: tf.Scalar | undefined;
   let fakeAcc: tf.Scalar | undefined;
@@ -60,17 +70,18 @@ export function trainStep(gan: Gan, batch: Batch, rng: Rng, recipe: Recipe = DEF
     const gRes = withDropoutRng(rng, () =>
       tf.variableGrads(() => {
         fake = tf.keep(G.apply(labels ? [z, labels] : z, { training: true }) as tf.Tensor);
-        return generatorLoss(recipe.loss, critic(aug(fake)));
+        const d = heads(aug(fake));
+        return withClass(generatorLoss(recipe.loss, d.logit), d.classes);
       }, gVars),
     );
     const eps = recipe.loss === 'wgan-gp' ? Float32Array.from({ length: real.shape[0] }, () => rng.nextFloat()) : null;
     const dRes = withDropoutRng(rng, () =>
       tf.variableGrads(() => {
-        const realLogits = critic(aug(real));
+        const r = heads(aug(real));
         const fakeLogits = critic(aug(fake!));
-        realAcc = tf.keep(accuracy(realLogits, 1));
+        realAcc = tf.keep(accuracy(r.logit, 1));
         fakeAcc = tf.keep(accuracy(fakeLogits, 0));
-        const loss = discriminatorLoss(recipe.loss, realLogits, fakeLogits, recipe.labelSmoothing);
+        const loss = withClass(discriminatorLoss(recipe.loss, r.logit, fakeLogits, recipe.labelSmoothing), r.classes);
         return (eps ? tf.add(loss, tf.mul(recipe.gpWeight, gradientPenalty(critic, real, fake!, eps))) : loss) as tf.Scalar;
       }, dVars),
     );

@@ -54,6 +54,9 @@ function report(s: TrainingSummary): void {
     [
       `\n${headline}: step ${s.step.toLocaleString('en-US')} (${epochs} epoch${epochs === 1 ? '' : 's'}) in ${formatDuration(s.seconds)} — target ${describeTarget(s.target)}${s.targetReached ? ' reached' : ''}`,
       `  ${s.imagesSeen.toLocaleString('en-US')} images seen, ${s.imagesPerSec.toFixed(1)} img/s`,
+      ...(s.initFrom
+        ? [`  began from ${showPath(s.initFrom.run)} at its step ${s.initFrom.step.toLocaleString('en-US')} (${s.initFrom.imagesSeen.toLocaleString('en-US')} images, ${formatDuration(s.initFrom.trainSeconds)} of training before this run)`]
+        : []),
       ...stats,
       `  last grid: ${s.lastGrid ? showPath(s.lastGrid) : '(none)'} · checkpoint at step ${s.checkpointStep.toLocaleString('en-US')}`,
       `run folder: ${dir}/`,
@@ -82,6 +85,7 @@ export function register(program: Command): void {
       ['fashion-gan train --resume runs/NAME', 'continue an interrupted run to its target'],
       ['fashion-gan train --resume runs/NAME --epochs 100', 'extend a run to 100 epochs in total'],
       ['fashion-gan train --config my-run.json --seed 2', 'options from a file; flags override it'],
+      ['fashion-gan train --init-from models/fashion --aux-classifier 1 --steps 20000 --lr-decay-from 0 --out runs/ac', 'a trained model, continued under another recipe'],
     ],
     [
       'How long: --steps and --epochs count the whole run; --minutes counts training time (with',
@@ -139,6 +143,7 @@ export function register(program: Command): void {
         preset,
         out,
         resume,
+        initFrom: o.initFrom as string | undefined,
         dataDir: o.dataDir as string | undefined,
         ...length,
         lrDecayFrom: o.lrDecayFrom as number | undefined,
