@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { UserError } from '../errors';
 import { renderSvg, svgToPng, type HistoryRow } from '../output/chart';
-import { readRunConfig, type RunConfig } from '../run/config';
+import { imagesSeenAt, readRunConfig, type RunConfig } from '../run/config';
 import { readJsonl } from '../run/jsonl';
 import { runPaths } from '../run/paths';
 import { listSamples } from '../run/samples';
@@ -65,11 +65,9 @@ export function summariseRun(dir: string): RunSummary {
   const config = readRunConfig(p.config);
   const history = readJsonl<HistoryLine>(p.history);
   const last = history[history.length - 1];
-  /** Images seen after a step (the last batch of each epoch may be smaller). */
-  const imagesAt = (step: number) => Math.floor(step / config.stepsPerEpoch) * config.trainCount + (step % config.stepsPerEpoch) * config.batchSize;
   const metrics = readJsonl<MetricsLine>(p.metrics)
     .filter((m) => Number.isFinite(m.step))
-    .map((m) => ({ ...m, imagesSeen: imagesAt(m.step) }));
+    .map((m) => ({ ...m, imagesSeen: imagesSeenAt(config, m.step) }));
   const fds = metrics.map((m) => m.fd).filter((v): v is number => Number.isFinite(v));
   // `evaluate --run` writes evaluation.json: the better-sampled FD of the generator it measured.
   // It counts as the run's final FD only when it measured the generator the run holds now.
@@ -87,7 +85,7 @@ export function summariseRun(dir: string): RunSummary {
         } else {
           fds.push(e.fd!);
           const at = history.find((h) => h.step === e.step);
-          if (!metrics.some((m) => m.step === e.step)) metrics.push({ step: e.step!, seconds: at?.seconds, fd: e.fd, kid: e.kid, imagesSeen: imagesAt(e.step!) });
+          if (!metrics.some((m) => m.step === e.step)) metrics.push({ step: e.step!, seconds: at?.seconds, fd: e.fd, kid: e.kid, imagesSeen: imagesSeenAt(config, e.step!) });
         }
       }
     } catch {
@@ -99,7 +97,7 @@ export function summariseRun(dir: string): RunSummary {
     dir,
     config,
     steps: last?.step ?? 0,
-    imagesSeen: last ? imagesAt(last.step) : 0,
+    imagesSeen: last ? imagesSeenAt(config, last.step) : 0,
     seconds: last?.seconds ?? 0,
     stability: stability(history),
     metrics,

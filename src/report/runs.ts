@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { readRunConfig, type RunConfig, type RunTarget } from '../run/config';
+import { imagesSeenAt, readRunConfig, type RunConfig, type RunTarget } from '../run/config';
 import { parseJsonl, readJsonl } from '../run/jsonl';
 import { liveLockOwner } from '../run/lock';
 import { runPaths } from '../run/paths';
@@ -51,11 +51,6 @@ export interface RunStatus {
 /** Whether a run at `at` (checkpoint step and training seconds) has reached `target`. */
 export function targetReached(target: RunTarget, stepsPerEpoch: number, at: { step: number; trainSeconds: number }): boolean {
   return at.step >= targetSteps(target, stepsPerEpoch) || (target.minutes !== undefined && at.trainSeconds >= target.minutes * 60);
-}
-
-/** Training images seen after step `s` (the last batch of an epoch may be smaller). */
-export function imagesSeenAt(config: Pick<RunConfig, 'stepsPerEpoch' | 'trainCount' | 'batchSize'>, s: number): number {
-  return Math.floor(s / config.stepsPerEpoch) * config.trainCount + (s % config.stepsPerEpoch) * config.batchSize;
 }
 
 /** The last `n` whole rows of a JSONL file, reading only its tail. */

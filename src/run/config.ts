@@ -81,6 +81,11 @@ export const RunConfig = z.object({
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 
+/** Training images seen after step `s` (the last batch of an epoch may be smaller). */
+export function imagesSeenAt(config: Pick<RunConfig, 'stepsPerEpoch' | 'trainCount' | 'batchSize'>, s: number): number {
+  return Math.floor(s / config.stepsPerEpoch) * config.trainCount + (s % config.stepsPerEpoch) * config.batchSize;
+}
+
 /** Reads and validates `file` as a run's config.json (strict: training continues from it). */
 export function readRunConfig(file: string): RunConfig {
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such file (is this a run folder?)`);

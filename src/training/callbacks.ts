@@ -9,7 +9,8 @@ import { deriveSeed, Rng, STREAM } from '../util/rng';
 import { exportGenerator, samplePixels, writeHistoryPng, writeProgressGif, writeSampleGrid } from './artifacts';
 import { saveCheckpoint } from './checkpoint';
 import type { TrainingEvaluator } from './options';
-import { checkpointTensors, type TrainingSession } from './session';
+import { checkpointTensors } from './gan';
+import type { TrainingSession } from './session';
 import type { StepStats } from './step';
 
 /** What the loop tells callbacks after a step. */

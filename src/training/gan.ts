@@ -46,6 +46,19 @@ export function createGan(c: GanConfig): Gan & { dispose(): void } {
   };
 }
 
+/** Tensors saved in a checkpoint, by stable names. */
+export function checkpointTensors(gan: Gan): { name: string; variable: tf.Variable }[] {
+  const named = (prefix: string, vars: tf.Variable[]) => vars.map((variable, i) => ({ name: `${prefix}/${i}:${variable.shape.join('x')}`, variable }));
+  const weights = (m: tf.LayersModel) => m.weights.map((w) => w.read() as tf.Variable);
+  return [
+    ...named('generator', weights(gan.generator)),
+    ...named('discriminator', weights(gan.discriminator)),
+    ...named('optG', gan.optG.slots()),
+    ...named('optD', gan.optD.slots()),
+    ...(gan.ema ? named('emaG', weights(gan.ema.target)) : []),
+  ];
+}
+
 /** The generator to sample and export: the moving average when there is one. */
 export function samplingGenerator(gan: Gan): tf.LayersModel {
   return gan.ema?.target ?? gan.generator;

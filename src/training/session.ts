@@ -4,13 +4,13 @@ import { loadDataset, type Dataset } from '../data/dataset';
 import { UserError } from '../errors';
 import type { Preset } from '../models/spec';
 import type { HistoryRow } from '../output/chart';
-import { readRunConfig, type RunCadence, type RunConfig, type RunSchedule, type RunTarget } from '../run/config';
+import { imagesSeenAt, readRunConfig, type RunCadence, type RunConfig, type RunSchedule, type RunTarget } from '../run/config';
 import { HistoryWriter, readJsonl } from '../run/jsonl';
 import { acquireLock } from '../run/lock';
 import { runPaths, type RunPaths } from '../run/paths';
 import { ioError, writeFileAtomic } from '../util/atomic';
 import { loadCheckpoint, restoreVariables } from './checkpoint';
-import { createGan, prepareSampler } from './gan';
+import { checkpointTensors, createGan, prepareSampler } from './gan';
 import type { TrainOptions } from './options';
 import type { Gan } from './step';
 import { checkWarmStartSource, warmStart } from './warm-start';
@@ -101,19 +101,6 @@ export function lastBackend(config: RunConfig): string {
   return config.backendChanges?.at(-1)?.to ?? config.backend;
 }
 
-/** Tensors saved in a checkpoint, by stable names. */
-export function checkpointTensors(gan: Gan): { name: string; variable: tf.Variable }[] {
-  const named = (prefix: string, vars: tf.Variable[]) => vars.map((variable, i) => ({ name: `${prefix}/${i}:${variable.shape.join('x')}`, variable }));
-  const weights = (m: tf.LayersModel) => m.weights.map((w) => w.read() as tf.Variable);
-  return [
-    ...named('generator', weights(gan.generator)),
-    ...named('discriminator', weights(gan.discriminator)),
-    ...named('optG', gan.optG.slots()),
-    ...named('optD', gan.optD.slots()),
-    ...(gan.ema ? named('emaG', weights(gan.ema.target)) : []),
-  ];
-}
-
 /**
  * Opens a run folder for training: a new run (`preset` + `out`) or a resumed one (`resume`):
  * checks the options, loads the data, takes the lock, builds the models and restores the
@@ -165,8 +152,8 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     log(`data: ${data.name}${data.classIndex !== null ? ` (${data.classNames[data.classIndex]})` : ''}, ${data.train.count} images from ${data.source}`);
     const gan = createGan({ ...config, numClasses: config.numClasses });
     disposers.push(() => gan.dispose());
-    if (opts.initFrom && !opts.resume) {
-      const w = warmStart(gan, opts.initFrom, checkpointTensors);
+    if (opts.initFrom) {
+      const w = warmStart(gan, opts.initFrom);
       config = { ...config, initFrom: w.initFrom };
       log(`initialised from ${opts.initFrom} at step ${w.initFrom.step} (${w.initFrom.preset}): ${w.copied} weights copied${w.fresh.length ? `; new here: ${w.fresh.join(', ')}` : ''}`);
     }
@@ -246,7 +233,7 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
       history,
       historyRows,
       lastCheckpointStep: step,
-      imagesSeenAt: (s) => Math.floor(s / config.stepsPerEpoch) * config.trainCount + (s % config.stepsPerEpoch) * config.batchSize,
+      imagesSeenAt: (s) => imagesSeenAt(config, s),
       sampler(s) {
         if (readiedAt !== s) prepareSampler(gan, config, s);
         readiedAt = s;

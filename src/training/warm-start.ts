@@ -12,11 +12,11 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
-import { readRunConfig, type InitFrom, type RunConfig } from '../run/config';
+import { imagesSeenAt, readRunConfig, type InitFrom, type RunConfig } from '../run/config';
 import { runPaths, type RunPaths } from '../run/paths';
 import type { Adam } from './adam';
 import { loadCheckpoint, restoreVariables } from './checkpoint';
-import { createGan } from './gan';
+import { checkpointTensors, createGan } from './gan';
 import type { Gan } from './step';
 
 type Named = Map<string, tf.LayerVariable>;
@@ -29,11 +29,8 @@ export interface WarmStartReport {
   fresh: string[];
 }
 
-/**
- * Copies the run in `source`'s checkpoint into `gan` (built for `config`). `checkpointTensors`
- * names a GAN's checkpoint tensors (session.ts owns that contract).
- */
-export function warmStart(gan: Gan, source: string, checkpointTensors: (g: Gan) => { name: string; variable: tf.Variable }[]): WarmStartReport {
+/** Copies the run in `source`'s last checkpoint into `gan`, weight by weight (see above). */
+export function warmStart(gan: Gan, source: string): WarmStartReport {
   const paths = checkWarmStartSource(source);
   const config: RunConfig = readRunConfig(paths.config);
   const ck = loadCheckpoint(paths.checkpoint);
@@ -67,8 +64,7 @@ export function warmStart(gan: Gan, source: string, checkpointTensors: (g: Gan) 
     copyMoments(src.optG, gan.optG);
     copyMoments(src.optD, gan.optD);
     const step = Number(ck.meta.step);
-    const imagesSeen = Math.floor(step / config.stepsPerEpoch) * config.trainCount + (step % config.stepsPerEpoch) * config.batchSize;
-    return { initFrom: { run: source, step, preset: config.preset, trainSeconds: Number(ck.meta.trainSeconds ?? 0), imagesSeen }, copied, fresh };
+    return { initFrom: { run: source, step, preset: config.preset, trainSeconds: Number(ck.meta.trainSeconds ?? 0), imagesSeen: imagesSeenAt(config, step) }, copied, fresh };
   } finally {
     src.dispose();
   }
@@ -83,12 +79,12 @@ export function checkWarmStartSource(source: string): RunPaths {
   return paths;
 }
 
-/** Adam's m and v for each trainable weight both optimisers have (same name and shape). */
+/** Adam's m and v for each trainable weight both optimisers have (their shapes were checked with the weights). */
 function copyMoments(from: Adam, to: Adam): void {
   const index = new Map(from.variables.map((v, i) => [v.originalName, i]));
   to.variables.forEach((v, i) => {
     const j = index.get(v.originalName);
-    if (j === undefined || from.variables[j]!.shape.join() !== v.shape.join()) return;
+    if (j === undefined) return;
     to.m[i]!.assign(from.m[j]!);
     to.v[i]!.assign(from.v[j]!);
   });
