@@ -89,7 +89,7 @@ describe('in the shipped classifier\'s feature space', () => {
     const n = 300;
     // Real training images, a different slice from the floor's, stand in for a perfect generator.
     const px = batchPixels(data.train, Array.from({ length: n }, (_, i) => 2999 - i * 7));
-    const r = await evaluateImages(px, n, { dataset: 'fashion-mnist', samples: n, seed: 1, realImages: 300, prSamples: 300, noveltySamples: 100, nearestExamples: 2, trainPool: 3000 });
+    const r = await evaluateImages(px, n, { dataset: 'fashion-mnist', samples: n, seed: 1, realImages: 300, prSamples: 300, noveltySamples: 300, nearestExamples: 2, trainPool: 3000 });
     expect(r.metrics).toEqual(ALL_METRICS());
     expect(r.classifier).toEqual({ dir: 'models/classifier-fashion-mnist', weights: expect.stringMatching(/^[0-9a-f]{16}$/), testAccuracy: expect.any(Number) });
     expect(r.fd).toBeLessThan(3 * r.fdFloor + 1);
@@ -102,9 +102,20 @@ describe('in the shipped classifier\'s feature space', () => {
     expect(r.recall).toBeGreaterThan(0.6);
     // They ARE training images: every one is at distance 0 from itself.
     expect(r.memorisationRate).toBe(1);
+    expect(r.dataCopying).toBeLessThan(-3);
     expect(r.nearest![0]).toMatchObject({ sample: 0, trainIndex: 2999, featureTrainIndex: 2999 });
     expect(r.nearest![0]!.pixelDistance).toBeLessThan(1e-3);
     expect(r.nearest![0]!.featureDistance).toBeLessThan(1e-3);
+  });
+
+  it.runIf(shipped)('the data-copying test reads ≈ 0 for unseen real images: test images 5000… against test images 0…', async () => {
+    const data = await loadDataset({ dataset: 'fashion-mnist' });
+    const n = 400;
+    const px = batchPixels(data.test, Array.from({ length: n }, (_, i) => 5000 + i));
+    const r = await evaluateImages(px, n, { dataset: 'fashion-mnist', samples: n, seed: 1, realImages: n, noveltySamples: n, nearestExamples: 0, trainPool: 6000, metrics: ['novelty'] });
+    expect(r.dataCopyingPerClass).toHaveLength(10);
+    expect(Math.abs(r.dataCopying!)).toBeLessThan(3);
+    expect(r.memorisationRate).toBeLessThan(0.05);
   });
 
   it.runIf(shipped)('evaluateGenerator: repeatable for a seed, all keys, and tf.memory flat across calls (tiny untrained generator)', async () => {

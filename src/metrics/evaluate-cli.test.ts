@@ -47,6 +47,13 @@ describe.runIf(ready)('evaluate and classifier evaluate on the command line', ()
     expect(table.code).toBe(0);
     for (const row of ['FD', 'KID', 'recognisability', 'classifier score', 'precision / recall', 'coverage', 'class fidelity', 'real test images: ', 'per class']) expect(table.stdout).toContain(row);
     expect(table.stdout).not.toContain('memorisation');
+    const novelty = run(['evaluate', '--run', 'run', '--samples', '300', '--metrics', 'novelty', '--json']);
+    expect(novelty.code, novelty.stderr).toBe(0);
+    const n = JSON.parse(novelty.stdout);
+    expect(n.memorisationRate).toBeGreaterThanOrEqual(0);
+    expect(n.dataCopyingPerClass).toHaveLength(10); // null where a class had under 20 samples
+    const rows = run(['evaluate', '--run', 'run', '--samples', '300', '--metrics', 'novelty']);
+    for (const row of ['memorisation rate', 'data-copying z', 'nearest-train distance']) expect(rows.stdout).toContain(row);
   });
 
   it('evaluate without --run prints the FD among its yardsticks and writes nothing into models/', () => {

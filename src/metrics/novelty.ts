@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchPixels } from '../data/dataset';
 import { readTidy } from '../util/tensors';
+import { dataCopying } from './data-copying';
 import { yieldToEventLoop } from './features';
 import { nearestNeighbours, nearestNeighboursChunked } from './nearest';
 import type { MetricSpec, NearestExample } from './types';
@@ -13,7 +14,8 @@ import type { MetricSpec, NearestExample } from './types';
  * unseen by construction, and Fashion-MNIST's test set still has a few near-duplicates of
  * training images. memorisationRate = the share of samples nearer to their nearest training
  * image than the closest 1 % of test images are (≈ 0.01 for a generator that draws fresh
- * images from the data distribution; much more means copying).
+ * images from the data distribution; much more means copying). The same distances feed the
+ * data-copying test (./data-copying): do samples sit nearer the training set than unseen images?
  */
 
 export { yieldToEventLoop } from './features';
@@ -106,7 +108,7 @@ function median(v: ArrayLike<number>): number {
 
 export const noveltyMetric: MetricSpec = {
   name: 'novelty',
-  description: "nearest training image of each sample (pixels) against real test images' nearest: memorisationRate, and a few examples",
+  description: "nearest training image of each sample (pixels) against real test images' nearest: memorisationRate, the data-copying test, and a few examples",
   cheap: false,
   compute: async ({ real, fake, shape, options, progress }) => {
     const px = shape[0] * shape[1] * shape[2];
@@ -118,6 +120,10 @@ export const noveltyMetric: MetricSpec = {
     const sampleNn = await nearestOnBackend(fake.pixels, n, px, pool, trainChunk, undefined, (f) => progress('novelty: samples', f));
     const testNn = await real.testNearestTrain(nTest, pool, (f) => progress('novelty: test images', f));
     const { rate, threshold } = memorisationRate(sampleNn.distance, testNn);
+    // Cells: the classifier's class, for samples and test images alike (−1, left out, for test
+    // images beyond those the real statistics classified).
+    const cellOf = (probs: Float32Array, rows: number, count: number) => Int32Array.from({ length: count }, (_, i) => (i < rows ? argmax(probs, i, real.classes) : -1));
+    const copying = dataCopying(sampleNn.distance, cellOf(fake.probs, n, n), testNn, cellOf(real.test.probs, real.test.n, nTest), real.classes);
     // A few worked examples, with exact distances: the project's one k-NN scan (shared with the
     // app's "never existed" look-ups) in pixels and in features.
     const show = Math.min(options.nearestExamples, n);
@@ -138,6 +144,8 @@ export const noveltyMetric: MetricSpec = {
     return {
       memorisationRate: rate,
       memorisationThreshold: threshold,
+      dataCopying: copying.statistic,
+      dataCopyingPerClass: copying.cellZ,
       sampleNearestMedian: median(sampleNn.distance),
       testNearestMedian: median(testNn),
       nearest,

@@ -68,6 +68,14 @@ export interface Evaluation {
   memorisationRate?: number;
   /** that 1 % threshold (pixel distance, pixels in [-1, 1]) */
   memorisationThreshold?: number;
+  /**
+   * the data-copying test's C_T (Meehan et al. 2020): Mann–Whitney z of the samples'
+   * nearest-training distances against the test images', per predicted class, averaged with the
+   * test images' weights. ≈ 0 new like unseen images; ≪ 0 (below −3) copying; > 0 farther than them
+   */
+  dataCopying?: number;
+  /** its z per predicted class (null in JSON where a class had fewer than 20 samples or test images) */
+  dataCopyingPerClass?: number[];
   /** median nearest-training-image pixel distance of the samples and of real test images */
   sampleNearestMedian?: number;
   testNearestMedian?: number;

@@ -44,6 +44,9 @@ real test set:
   density/coverage  Naeem et al. 2020: outlier-robust precision/recall on real k-NN balls only
   memorisationRate  share of samples nearer (pixels) to a training image than the closest 1 % of
                     real test images are: about 0.01 means new designs, much more means copies
+  dataCopying       Meehan et al. 2020: Mann–Whitney z of samples' nearest-training distances
+                    against test images', per class: ≈ 0 as new as unseen images, below −3
+                    copying, above 0 farther from the training set than unseen images
 The JSON also lists the nearest training image (in pixels and in features) of a few samples.
 With --run the result is written to RUN/evaluation.json too (or where --out says), with the step
 and images seen of the generator it measured. src/metrics/README.md has the details.
@@ -99,7 +102,12 @@ Examples:
           rows.push(['density / coverage', `${f(r.density)} / ${f(r.manifoldCoverage)}`, 'outlier-robust versions (≈ 1 / 0.87 for real images; pure noise: ≈ 0.3–0.9 / 0.01)']);
         }
         if (r.memorisationRate !== undefined) {
-          rows.push(['memorisation rate', f(r.memorisationRate), `samples nearer a training image than ${f(r.memorisationThreshold, 2)} (1st percentile of test images)`]);
+          rows.push(['memorisation rate', f(r.memorisationRate), `samples nearer a training image than ${f(r.memorisationThreshold, 2)} (the nearest 1 % of real test images; so ≈ 0.01 for new designs)`]);
+          if (r.dataCopying !== undefined) {
+            const z = r.dataCopying;
+            const reading = !Number.isFinite(z) ? 'too few samples per class' : z < -3 ? 'samples sit nearer the training set than unseen images: copying' : z > 3 ? 'samples sit farther from the training set than unseen images' : 'samples as near the training set as unseen images';
+            rows.push(['data-copying z', f(z, 1), `${reading} (Meehan et al. 2020, per class; below −3 means copying)`]);
+          }
           rows.push(['nearest-train distance', `${f(r.sampleNearestMedian, 2)}`, `median over samples; real test images: ${f(r.testNearestMedian, 2)}`]);
         }
         const at = gen.provenance ? ` at step ${gen.provenance.step.toLocaleString('en-US')} (${gen.provenance.imagesSeen.toLocaleString('en-US')} images seen)` : '';
