@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 /**
  * What this thread and the wasm worker threads (workers.ts, worker.ts) send each other: a kernel
@@ -25,6 +26,8 @@ export interface JobChunk {
 }
 
 export interface Job {
+  /** the request number it answers to (the control word's REQUEST) */
+  seq: number;
   kernel: string;
   inputs: JobInput[];
   chunks: JobChunk[];
@@ -32,4 +35,27 @@ export interface Job {
   buffer?: SharedArrayBuffer;
 }
 
-export type JobReply = { ok: true; chunks: number } | { ok: false; error: string };
+export type JobReply = { seq: number } & ({ ok: true; chunks: number } | { ok: false; error: string });
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The next message on `port`, which must be message number `seq`. The sender posts it before it
+ * moves the shared counter this thread woke on, so it should be there at once — yet a worker
+ * once found no job on its port (one run of the test suite in about ten; the cause is not pinned
+ * down). So this polls, sleeping 1, 2, 4 … 50 ms, for up to `timeoutMs`. A message of another
+ * number means the threads lost step: that, or no message in time, is an Error naming it.
+ */
+export function receiveNumbered<T extends { seq: number }>(port: MessagePort, seq: number, what: string, timeoutMs = 60_000): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let sleep = 1; ; sleep = Math.min(2 * sleep, 50)) {
+    const got = receiveMessageOnPort(port);
+    if (got !== undefined) {
+      const message = got.message as T;
+      if (message?.seq !== seq) throw new Error(`${what} ${String(message?.seq)} arrived where ${seq} was due`);
+      return message;
+    }
+    if (Date.now() > deadline) throw new Error(`no ${what} ${seq} on the port after ${timeoutMs / 1000} s`);
+    Atomics.wait(pause, 0, 0, sleep);
+  }
+}

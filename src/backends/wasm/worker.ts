@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { patchWasmKernels } from './kernels';
 import type { WasmHeap } from './js-kernels';
-import type { Job, JobChunk, JobReply } from './job';
+import { receiveNumbered, type Job, type JobChunk, type JobReply } from './job';
 import { disableChunking } from './workers';
 
 /**
@@ -29,13 +29,13 @@ let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, REQUEST, seen);
   seen = Atomics.load(ctrl, REQUEST);
-  const job = receiveMessageOnPort(port)?.message as Job;
   let reply: JobReply;
   try {
+    const job = receiveNumbered<Job>(port, seen, 'job');
     if (job.buffer) arena = job.buffer;
-    reply = { ok: true, chunks: run(job) };
+    reply = { seq: seen, ok: true, chunks: run(job) };
   } catch (err) {
-    reply = { ok: false, error: (err as Error).message ?? String(err) };
+    reply = { seq: seen, ok: false, error: (err as Error).message ?? String(err) };
   }
   port.postMessage(reply);
   Atomics.store(ctrl, DONE, seen);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { UserError } from '../../errors';
-import type { Job, JobChunk, JobInput, JobReply } from './job';
+import { receiveNumbered, type Job, type JobChunk, type JobInput, type JobReply } from './job';
 import type { WasmHeap } from './js-kernels';
 
 /**
@@ -251,13 +251,14 @@ function runChunk(heap: WasmHeap, local: tf.KernelFunc, args: KernelArgs, inputs
   }
 }
 
-/** Sends a worker the job (and the shared buffer, when it changed) and wakes it. */
-function post(helper: Helper, job: Job) {
+/** Sends a worker the job, numbered (and the shared buffer, when it changed), and wakes it. */
+function post(helper: Helper, job: Omit<Job, 'seq'>) {
+  const numbered: Job = { ...job, seq: helper.seq + 1 };
   if (helper.buffer !== arena) {
-    job = { ...job, buffer: arena };
+    numbered.buffer = arena;
     helper.buffer = arena;
   }
-  helper.port.postMessage(job);
+  helper.port.postMessage(numbered);
   helper.seq++;
   Atomics.store(helper.ctrl, REQUEST, helper.seq);
   Atomics.notify(helper.ctrl, REQUEST);
@@ -271,8 +272,12 @@ function awaitReply(helper: Helper): string | null {
     if (left <= 0) throw new Error(`wasm worker: no answer after ${JOB_TIMEOUT_MS / 60_000} minutes`);
     Atomics.wait(helper.ctrl, DONE, Atomics.load(helper.ctrl, DONE), Math.min(left, 1000));
   }
-  const reply = receiveMessageOnPort(helper.port)?.message as JobReply | undefined;
-  if (reply === undefined) return 'the worker answered without a reply message';
+  let reply: JobReply;
+  try {
+    reply = receiveNumbered<JobReply>(helper.port, helper.seq, 'reply');
+  } catch (err) {
+    return (err as Error).message;
+  }
   if (!reply.ok) return reply.error;
   chunksByWorkers += reply.chunks;
   return null;
