@@ -13,11 +13,8 @@ import { sampleGenerator } from '../src/metrics/evaluate';
 import { nearestOnBackend, percentile } from '../src/metrics/novelty';
 import { labelledGridPng } from '../src/output/caption';
 import { tileGrid, toPixels } from '../src/output/image';
+import { arg } from './arg';
 
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 await initBackend('auto');
 const gen = await loadGenerator(arg('--run'));
 const samples = Number(arg('--samples') ?? 10000);

@@ -9,11 +9,8 @@ import { generateBatch, latentsForSeeds, loadGenerator } from '../src/generate';
 import { labelledGridPng } from '../src/output/caption';
 import { tileGrid, toPixels } from '../src/output/image';
 import { Rng } from '../src/util/rng';
+import { arg } from './arg';
 
-const arg = (name: string) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 await initBackend('auto');
 const gen = await loadGenerator(arg('--run'));
 const seed = Number(arg('--seed') ?? 0);
