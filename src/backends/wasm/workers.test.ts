@@ -4,7 +4,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../index';
 import { receiveNumbered } from './job';
-import { batchParts, chunkCount, defaultWasmWorkers, splitKernel, startWasmWorkers, stopWasmWorkers, wasmWorkerStats } from './workers';
+import { batchParts, chunkCount, defaultWasmWorkers, nudgeWasmWorkers, splitKernel, startWasmWorkers, stopWasmWorkers, wasmWorkerStats } from './workers';
 import { Rng } from '../../util/rng';
 import { maxRelErr, on } from '../../../test/wasm-helpers';
 
@@ -123,6 +123,25 @@ describe('wasm kernels split across worker threads', () => {
     tf.dispose([x, dy, one, small]);
   });
 
+  it('a worker woken without a job goes back to waiting, and the next split kernels are right', async () => {
+    await tf.setBackend('wasm');
+    const f = rand([3, 3, 16, 32]);
+    const xs = rand([6, 16, 16, 16]);
+    // Both workers must be waiting to be woken; right after a kernel they may still be on their way.
+    let woken = 0;
+    for (const deadline = Date.now() + 10_000; woken < 2 && Date.now() < deadline; ) {
+      woken = Math.max(woken, nudgeWasmWorkers());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(woken).toBe(2);
+    for (let round = 0; round < 3; round++) {
+      const { cpu, wasm } = await both((a, b) => [tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')], [xs, f]);
+      expect(maxRelErr(wasm[0]!, cpu[0]!)).toBeLessThan(1e-5);
+      nudgeWasmWorkers();
+    }
+    tf.dispose([f, xs]);
+  });
+
   it('reports a worker failure as an error and keeps working afterwards', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend();
@@ -168,7 +187,7 @@ describe('wasm kernels split across worker threads', () => {
 });
 
 describe('the numbered job protocol', () => {
-  it('takes the message due, waits for one that comes late, and names a wrong or missing one', async () => {
+  it('takes the message due, one that comes while it polls, and names a wrong or missing one', async () => {
     const { port1, port2 } = new MessageChannel();
     port2.postMessage({ seq: 1, ok: true });
     expect(receiveNumbered(port1, 1, 'reply')).toEqual({ seq: 1, ok: true });

@@ -264,6 +264,14 @@ function post(helper: Helper, job: Omit<Job, 'seq'>) {
   Atomics.notify(helper.ctrl, REQUEST);
 }
 
+/**
+ * Wakes every worker without giving it a job (tests: a worker woken with no new request must go
+ * back to waiting, not look for a job). Returns how many were waiting.
+ */
+export function nudgeWasmWorkers(): number {
+  return helpers.reduce((woken, h) => woken + Atomics.notify(h.ctrl, REQUEST), 0);
+}
+
 /** Blocks until the helper answers its latest job; returns its error message, or null. */
 function awaitReply(helper: Helper): string | null {
   const deadline = Date.now() + JOB_TIMEOUT_MS;
