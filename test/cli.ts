@@ -24,31 +24,27 @@ export function runCli(args: string[], cwd: string, env: Record<string, string> 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/**
- * Runs the CLI to completion without blocking the test's event loop: for runs of tens of seconds
- * (a test blocked in spawnSync past vitest's 60 s RPC timeout fails the whole run).
- */
-export function runCliAsync(args: string[], cwd: string, timeoutMs = 240_000): Promise<CliResult> {
+/** Starts the CLI; `exited` resolves, once its output is all read, with its exit code (or signal) and everything it printed. */
+export function startCli(args: string[], cwd: string, timeoutMs?: number): { child: ChildProcessWithoutNullStreams; exited: Promise<CliResult & { signal: NodeJS.Signals | null }>; stderr: () => string } {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FASHION_GAN_DATA: '' }, timeout: timeoutMs });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
+  const exited = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  return { child, exited, stderr: () => stderr };
 }
 
-/** Starts the CLI; `exited` resolves with its exit code (or signal) and everything it printed. */
-export function startCli(args: string[], cwd: string): { child: ChildProcessWithoutNullStreams; exited: Promise<CliResult & { signal: NodeJS.Signals | null }>; stderr: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, FASHION_GAN_DATA: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, exited, stderr: () => stderr };
+/**
+ * Runs the CLI to completion without blocking the test's event loop: for runs of tens of seconds
+ * (a test blocked in spawnSync past vitest's 60 s RPC timeout fails the whole run).
+ */
+export async function runCliAsync(args: string[], cwd: string, timeoutMs = 240_000): Promise<CliResult> {
+  const { code, stdout, stderr } = await startCli(args, cwd, timeoutMs).exited;
+  return { code, stdout, stderr };
 }
 
 /** Waits until `ready()` holds (polling), failing after `timeoutMs` or when the child exits first. */

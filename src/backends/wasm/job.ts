@@ -37,24 +37,16 @@ export interface Job {
 
 export type JobReply = { seq: number } & ({ ok: true; chunks: number } | { ok: false; error: string });
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 /**
- * The next message on `port`, which must be message number `seq`: the threads check that they
- * are in step. The sender posts a message before it moves the counter the receiver waits on, so
- * it is there at once; the poll (1, 2, 4 … 50 ms, up to `timeoutMs`) only turns a missing message
- * into a one-line error naming it, as is a message of another number.
+ * The next message on `port`, which must be message number `seq`: the threads check that they are
+ * in step. The sender posts a message (synchronously) before it moves the counter the receiver
+ * waits on, so it is there at once; a missing message, or one of another number, is an Error
+ * naming it.
  */
-export function receiveNumbered<T extends { seq: number }>(port: MessagePort, seq: number, what: string, timeoutMs = 10_000): T {
-  const deadline = Date.now() + timeoutMs;
-  for (let sleep = 1; ; sleep = Math.min(2 * sleep, 50)) {
-    const got = receiveMessageOnPort(port);
-    if (got !== undefined) {
-      const message = got.message as T;
-      if (message?.seq !== seq) throw new Error(`${what} ${String(message?.seq)} arrived where ${seq} was due`);
-      return message;
-    }
-    if (Date.now() > deadline) throw new Error(`no ${what} ${seq} on the port after ${timeoutMs / 1000} s`);
-    Atomics.wait(pause, 0, 0, sleep);
-  }
+export function receiveNumbered<T extends { seq: number }>(port: MessagePort, seq: number, what: string): T {
+  const got = receiveMessageOnPort(port);
+  if (got === undefined) throw new Error(`no ${what} ${seq} on the port`);
+  const message = got.message as T;
+  if (message?.seq !== seq) throw new Error(`${what} ${String(message?.seq)} arrived where ${seq} was due`);
+  return message;
 }

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { once } from 'node:events';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../index';
 import { receiveNumbered } from './job';
@@ -187,18 +186,13 @@ describe('wasm kernels split across worker threads', () => {
 });
 
 describe('the numbered job protocol', () => {
-  it('takes the message due, one that comes while it polls, and names a wrong or missing one', async () => {
+  it('takes the message due, and names a wrong or missing one', () => {
     const { port1, port2 } = new MessageChannel();
     port2.postMessage({ seq: 1, ok: true });
     expect(receiveNumbered(port1, 1, 'reply')).toEqual({ seq: 1, ok: true });
     port2.postMessage({ seq: 5 });
     expect(() => receiveNumbered(port1, 2, 'job')).toThrow('job 5 arrived where 2 was due');
-    expect(() => receiveNumbered(port1, 3, 'job', 50)).toThrow('no job 3 on the port after 0.05 s');
-    // A message posted by another thread while this one polls, blocked.
-    const late = new Worker("const { workerData } = require('node:worker_threads'); setTimeout(() => workerData.port.postMessage({ seq: 7 }), 200);", { eval: true, workerData: { port: port2 }, transferList: [port2] });
-    await once(late, 'online');
-    expect(receiveNumbered(port1, 7, 'job', 20_000)).toEqual({ seq: 7 });
-    await late.terminate();
+    expect(() => receiveNumbered(port1, 3, 'job')).toThrow('no job 3 on the port');
     port1.close();
   });
 });
