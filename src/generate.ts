@@ -13,6 +13,7 @@ import { runPaths } from './run/paths';
 import { PREDICT_BATCH } from './util/tensors';
 import { Rng } from './util/rng';
 import { writeFileAtomic } from './util/atomic';
+import { encodeNpy } from './data/npy';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The shipped default model (same layout as a run folder: config.json + generator/). */
@@ -129,7 +130,15 @@ export interface GenerateResult {
   seeds: number[];
   /** each image's class name (conditional models), else null */
   classes: (string | null)[];
+  /** with a .npy `out` and a conditional model: the class indices, one uint8 a design */
+  labelsFile?: string;
 }
+
+/** `generate --out` names a NumPy array (the designs as uint8 [n, H, W] or [n, H, W, C]) rather than a PNG grid. */
+export const isNpyPath = (file: string): boolean => file.toLowerCase().endsWith('.npy');
+
+/** Where the class indices of `designs.npy` go: `designs-labels.npy`. */
+export const npyLabelsPath = (file: string): string => `${file.slice(0, -'.npy'.length)}-labels.npy`;
 
 /**
  * The classes of an interpolation strip of `count` frames between designs of class `a` and `b`:
@@ -149,7 +158,9 @@ export function morphLabels(count: number, a: number, b: number): Int32Array {
  * design i of a grid as class i mod numClasses (the app's rule), one class per column with the
  * class names above; `classIndex` keeps one class (named above the grid). Its strip goes from
  * design seed's class in such a grid (the first) to design seed+1's (the second), switching
- * halfway as the app's morph does, unless a class is given.
+ * halfway as the app's morph does, unless a class is given. An `out` ending in .npy gets the
+ * same designs as a NumPy uint8 array instead (0–255, [n, H, W] or [n, H, W, C]), with a
+ * conditional model's class indices beside it (`npyLabelsPath`).
  */
 export async function generateToFile(opts: GenerateOptions): Promise<GenerateResult> {
   const gen = await loadGenerator(opts.run);
@@ -170,11 +181,26 @@ export async function generateToFile(opts: GenerateOptions): Promise<GenerateRes
     const pixels = toPixels(images.dataSync());
     images.dispose();
     const [h, w, c] = gen.imageShape;
+    const name = (l: number) => gen.classNames[l] ?? `class ${l}`;
+    const result = {
+      file: opts.out,
+      count,
+      runDir: gen.runDir,
+      seeds: opts.interpolate ? [seed, seed + 1] : Array.from({ length: count }, (_, i) => seed + i),
+      classes: Array.from({ length: count }, (_, i) => (labels ? name(labels[i]!) : null)),
+    };
+    fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+    if (isNpyPath(opts.out)) {
+      writeFileAtomic(opts.out, encodeNpy(pixels, c === 1 ? [count, h, w] : [count, h, w, c]));
+      if (!labels) return result;
+      const labelsFile = npyLabelsPath(opts.out);
+      writeFileAtomic(labelsFile, encodeNpy(Uint8Array.from(labels), [count]));
+      return { ...result, labelsFile };
+    }
     const byClassColumn = gen.conditional && classIndex === null && !opts.interpolate;
     const cols = opts.interpolate ? count : byClassColumn ? Math.min(count, gen.numClasses) : Math.ceil(Math.sqrt(count));
     const scale = gridScale(h);
     const grid = tileGrid(pixels, count, h, w, c as 1 | 3, cols, scale);
-    const name = (l: number) => gen.classNames[l] ?? `class ${l}`;
     const labelsAbove: GridLabels = !gen.conditional
       ? {}
       : byClassColumn
@@ -184,15 +210,8 @@ export async function generateToFile(opts: GenerateOptions): Promise<GenerateRes
           : opts.interpolate
             ? { title: `seed ${seed} → seed ${seed + 1} · ${name(classIndex!)}` }
             : { title: name(classIndex!) };
-    fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
     writeFileAtomic(opts.out, labelledGridPng(grid, labelsAbove, { cellWidth: w * scale, pad: 2 }));
-    return {
-      file: opts.out,
-      count,
-      runDir: gen.runDir,
-      seeds: opts.interpolate ? [seed, seed + 1] : Array.from({ length: count }, (_, i) => seed + i),
-      classes: Array.from({ length: count }, (_, i) => (labels ? name(labels[i]!) : null)),
-    };
+    return result;
   } finally {
     gen.model.dispose();
   }

@@ -133,11 +133,12 @@ describe('train rejects nonsense', () => {
 
 describe('generate rejects nonsense', () => {
   it.each([
-    ...['0', '-1', '4097', 'x', '2.5'].map((v): [string[], RegExp] => [['--count', v], whole(1, 4096)]),
+    ...['0', '-1', '50001', 'x', '2.5'].map((v): [string[], RegExp] => [['--count', v], whole(1, 50000)]),
+    [['--count', '4097'], /--count 4097: a PNG grid holds at most 4096 designs \(a \.npy file up to 50000\)/],
     ...['-1', '4294967296', 'x'].map((v): [string[], RegExp] => [['--seed', v], whole(0, 4294967295)]),
     ...['0', '-0.5', '11', 'x', ''].map((v): [string[], RegExp] => [['--truncation', v], number('> 0 and ≤ 10')]),
     [['--backend', 'gpu'], choices('auto, tensorflow, native, wasm, cpu')],
-    [['--out', 'designs.jpg'], /--out designs\.jpg: must be a \.png file/],
+    [['--out', 'designs.jpg'], /--out designs\.jpg: must be a \.png file \(a grid\) or a \.npy file/],
     [['--bogus'], /unknown option '--bogus'/],
     [['--interpolate', 'yes'], /too many arguments for 'generate'/],
   ])('generate %j', async (args, message) => {

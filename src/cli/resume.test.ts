@@ -111,6 +111,20 @@ describe('cadences and the default target are saved and shown', () => {
     expect(r.stderr).toContain(`--resume ${path.relative(tmp.dir, dir)} --minutes 0.01`);
   });
 
+  it('a time budget reached short of a step target: --minutes goes on toward it, and its learning-rate decay with it', () => {
+    const dir = path.join(tmp.dir, 'runs', 'timed-decay');
+    const rel = path.relative(tmp.dir, dir);
+    const r = run(['train', ...TINY, ...data, '--steps', '100000', '--lr-decay-from', '0', '--minutes', '0.01', '--out', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`continue:     npx fashion-gan train --resume ${rel} --minutes 0.01   (more time toward its target, 100,000 steps)`);
+    const more = run(['train', '--resume', dir, ...data, '--minutes', '0.01']);
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stderr).not.toContain('trains at the full learning rate');
+    const config = readRunConfig(runPaths(dir).config);
+    expect(config.target).toEqual({ steps: 100000, minutes: expect.closeTo(0.02, 1) });
+    expect(config.schedule).toEqual({ lrDecayFrom: 0 });
+  });
+
   it('a new run without a target trains 50 epochs, says so, and --help says so too', async () => {
     const help = run(['train', '--help']).stdout.replace(/\s+/g, ' '); // unwrapped
     expect(help).toMatch(/--epochs <n> train until this many epochs in total \(default for a new run: 50 epochs; with --resume: the run's saved target\)/);

@@ -66,7 +66,7 @@ export function showPath(p: string): string {
 export const commandLine = (): string => ['fashion-gan', ...process.argv.slice(2)].join(' ');
 
 export function backendOption(): Option {
-  return new Option('--backend <name>', 'TF.js backend: auto = tfjs-node (tensorflow) if installed, else native (OpenBLAS), else wasm; cpu = pure-JS reference')
+  return new Option('--backend <name>', 'TF.js backend: auto = tfjs-node (tensorflow) if installed, else native (the C++ addon built at install), else wasm; cpu = pure-JS reference')
     .choices([...BACKENDS])
     .default('auto');
 }

@@ -60,7 +60,7 @@ export const TRAIN_FLAGS: TrainFlag[] = [
   flag('run', '--data-dir <dir>', 'where the data set files are (default: $FASHION_GAN_DATA, the repo copy, /usr/share/datasets, the download cache)', nonEmpty),
   flag('length', '--epochs <n>', `train until this many epochs in total (default for a new run: ${describeTarget(DEFAULT_TARGET)}; with --resume: the run's saved target)`, int(1)),
   flag('length', '--steps <n>', 'train until this many steps (batches) in total', int(1)),
-  flag('length', '--minutes <m>', 'train for m minutes in total (with --resume: m more minutes), checkpointing first', num(0, 1e6, { exclusiveMin: true })),
+  flag('length', '--minutes <m>', 'train for m minutes in total (with --resume: m more minutes, toward the saved step or epoch target if it is not reached), checkpointing first', num(0, 1e6, { exclusiveMin: true })),
   flag('length', '--lr-decay-from <step>', 'from this step on, decay both learning rates linearly to 0 at the target\'s last step (needs --steps or --epochs; saved, so a plain --resume keeps it)', int(0)),
   flag('model', '--batch-size <n>', 'images per batch (default: the preset\'s, 256 for the seed\'s)', int(1, 65536), { key: 'batchSize' }),
   flag('run', '--seed <n>', 'run seed: weights, shuffles, latents, dropout (default: 0)', int(0, 0xffffffff)),

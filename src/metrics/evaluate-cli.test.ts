@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifierDir } from '../classifier/model';
+import { encodeNpy } from '../data/npy';
 import { DEFAULT_MODEL_DIR } from '../generate';
 import { runCliAsync } from '../../test/cli';
 
@@ -97,6 +98,56 @@ describe.runIf(ready)('evaluate and classifier evaluate on the command line', ()
     expect(saved).toMatchObject({ step: 1234, epoch: 1, imagesSeen: 78976, samples: 100, classifier: { weights: expect.stringMatching(/^[0-9a-f]{16}$/) } });
     expect(Object.keys(saved.yardsticks).sort()).toEqual(['blurred', 'noisy', 'pixelated', 'real']);
     expect(JSON.parse(r.stdout).yardsticks).toEqual(saved.yardsticks);
+  });
+
+  it('evaluate --images measures designs saved by generate --out x.npy as evaluate --run measures the same designs', async () => {
+    const gen = await run(['generate', '--run', 'run', '--count', '300', '--seed', '1000000', '--out', 'designs.npy', '--json']);
+    expect(gen.code, gen.stderr).toBe(0);
+    expect(JSON.parse(gen.stdout).files).toEqual(['designs.npy', 'designs-labels.npy']);
+    const [direct, saved] = await Promise.all([
+      run(['evaluate', '--run', 'run', '--quick', '--samples', '300', '--json', '--out', 'direct.json']),
+      run(['evaluate', '--images', 'designs.npy', '--labels', 'designs-labels.npy', '--quick', '--json']),
+    ]);
+    expect(saved.code, saved.stderr).toBe(0);
+    const [a, b] = [JSON.parse(direct.stdout), JSON.parse(saved.stdout)];
+    expect(b.samples).toBe(300);
+    // The same designs, rounded to 8 bits: every number within a hair of the direct one.
+    expect(Math.abs(b.fd - a.fd)).toBeLessThan(0.02 * a.fd + 0.01);
+    expect(b.recognisability).toBeCloseTo(a.recognisability, 2);
+    expect(Math.abs(b.classFidelity - a.classFidelity)).toBeLessThanOrEqual(2 / 300);
+    expect(b.fdFloor).toBe(a.fdFloor);
+  });
+
+  it('evaluate --images of real test images (IDX, as shipped) gives the known answers: FD below the floor, fidelity = the classifier\'s accuracy', async () => {
+    const data = path.resolve(__dirname, '../../data/fashion-mnist');
+    const r = await run(['evaluate', '--images', path.join(data, 't10k-images-idx3-ubyte.gz'), '--labels', path.join(data, 't10k-labels-idx1-ubyte.gz'), '--samples', '1000', '--quick', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.samples).toBe(1000);
+    // Part of the reference set itself: nearer it than as many unseen training images are.
+    expect(out.fd).toBeLessThan(out.fdFloor);
+    expect(out.classFidelity).toBeGreaterThan(0.88);
+    expect(Math.abs(out.classFidelity - out.classFidelityReal)).toBeLessThan(0.03);
+    const table = await run(['evaluate', '--images', path.join(data, 't10k-images-idx3-ubyte.gz'), '--samples', '100', '--quick']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/t10k-images-idx3-ubyte\.gz: 100 images/);
+    expect(table.stdout).not.toContain('class fidelity'); // no labels, no requests to honour
+  });
+
+  it('evaluate --images refuses what does not fit in one line', async () => {
+    fs.writeFileSync(path.join(tmp, 'flat.npy'), encodeNpy(new Uint8Array(4 * 784), [4, 784]));
+    for (const [args, message] of [
+      [['--images', 'flat.npy'], /^fashion-gan: flat\.npy: shape \(4, 784\) is not 28×28×1 images \(allowed: \[n, 28, 28\], \[n, 28, 28, 1\] or \[n, 1, 28, 28\]\)$/m],
+      [['--images', 'designs.npy', '--run', 'run'], /^fashion-gan: --run does not go with --images/m],
+      [['--labels', 'designs-labels.npy'], /^fashion-gan: --labels goes with --images/m],
+      [['--images', 'designs.npy', '--dataset', 'mnist'], /option '--dataset <name>' argument 'mnist' is invalid\. Allowed choices are fashion-mnist, cifar10\./],
+      [['--images', 'designs.npy', '--dataset', 'cifar10'], /designs\.npy: shape \(300, 28, 28\) is not 32×32×3 images/],
+    ] as const) {
+      const r = await run(['evaluate', ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('bad options are one-line errors naming the option and what is allowed', async () => {

@@ -173,7 +173,7 @@ export function planResume(dir: string, flags: { steps?: number; epochs?: number
   if (!fs.statSync(dir).isDirectory()) throw new UserError(`--resume ${dir}: not a folder`);
   const { config, status } = readRunStatus(dir);
   const at = { step: status.checkpointStep ?? 0, trainSeconds: status.checkpointStep === null ? 0 : status.trainSeconds };
-  const { target } = resolveTarget(flags, config.target, true, at.trainSeconds);
+  const { target } = resolveTarget(flags, config.target, true, { seconds: at.trainSeconds, step: at.step, stepsPerEpoch: config.stepsPerEpoch });
   const reached = targetReached(target, config.stepsPerEpoch, at);
   const byTime = target.minutes !== undefined && at.trainSeconds >= target.minutes * 60;
   return { config, status, at, target, reached, extension: reached ? extensionFlags(target, config.stepsPerEpoch, byTime) : '' };

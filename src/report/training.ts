@@ -35,6 +35,8 @@ export interface TrainingSummary {
   targetReached: boolean;
   /** the flags for `train --resume DIR` that go on: none to continue to the target, else an extension */
   nextFlags: string;
+  /** a run stopped by its time budget short of its step or epoch target: that target in steps (`--minutes` goes on toward it) */
+  stepsToGo?: number;
   /** a warm-started run: where its networks began (their images and training time come before this run's) */
   initFrom?: RunConfig['initFrom'];
 }
@@ -56,7 +58,8 @@ export function extensionFlags(target: RunTarget, stepsPerEpoch: number, byTime:
 export function trainingSummary(r: TrainResult, config: RunConfig, startStep: number, seconds: number, stoppedBy: StopReason = r.stoppedBy): TrainingSummary {
   const samples = listSamples(runPaths(r.runDir).samples);
   const last = samples.at(-1);
-  const reached = stoppedBy === 'target' || stoppedBy === 'time' || r.step >= targetSteps(r.target, config.stepsPerEpoch);
+  const toGo = targetSteps(r.target, config.stepsPerEpoch);
+  const reached = stoppedBy === 'target' || stoppedBy === 'time' || r.step >= toGo;
   return {
     runDir: r.runDir,
     stoppedBy,
@@ -72,6 +75,7 @@ export function trainingSummary(r: TrainResult, config: RunConfig, startStep: nu
     checkpointStep: r.checkpointStep,
     targetReached: reached,
     nextFlags: reached ? extensionFlags(r.target, config.stepsPerEpoch, stoppedBy === 'time') : '',
+    ...(stoppedBy === 'time' && Number.isFinite(toGo) && r.step < toGo ? { stepsToGo: toGo } : {}),
     ...(config.initFrom ? { initFrom: config.initFrom } : {}),
   };
 }

@@ -123,7 +123,7 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     config = readRunConfig(paths.config);
     if (opts.seed !== undefined && opts.seed !== config.seed) throw new UserError(`--seed ${opts.seed}: the run was started with seed ${config.seed}; a resume keeps it`);
     // Fails before the data loads when neither the options nor config.json say how long.
-    resolveTarget(opts, config.target, true, 0);
+    resolveTarget(opts, config.target, true, { seconds: 0, step: 0, stepsPerEpoch: config.stepsPerEpoch });
     data = await loadDataset({ dataset: config.dataset, dataDir: opts.dataDir, classFilter: config.classFilter ?? undefined });
     if (data.train.count !== config.trainCount) throw new UserError(`--resume ${runDir}: the data set now has ${data.train.count} training images, the run was started with ${config.trainCount}`);
   } else {
@@ -131,7 +131,7 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
     if (fs.existsSync(paths.config)) throw new UserError(`--out ${runDir}: already holds a run; continue it with --resume ${runDir} or choose another folder`);
     data = await loadDataset({ dataset: preset.dataset, dataDir: opts.dataDir, classFilter: preset.classFilter ?? undefined });
     if (data.train.count === 0) throw new UserError('the training set is empty after the class filter');
-    const { target } = resolveTarget(opts, undefined, false, 0);
+    const { target } = resolveTarget(opts, undefined, false, { seconds: 0, step: 0, stepsPerEpoch: 1 });
     config = { ...configFor(preset, data, opts.seed ?? 0, opts.backend, opts.command), target, cadence: cadenceOf(opts, DEFAULT_CADENCE) };
     if (opts.lrDecayFrom !== undefined) {
       config.schedule = { lrDecayFrom: opts.lrDecayFrom };
@@ -185,7 +185,7 @@ export async function openRun(opts: TrainOptions): Promise<TrainingSession> {
       writeFileAtomic(paths.metrics, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
     }
 
-    const { target, defaulted } = resolveTarget(opts, config.target, !!opts.resume, secondsBefore);
+    const { target, defaulted } = resolveTarget(opts, config.target, !!opts.resume, { seconds: secondsBefore, step, stepsPerEpoch: config.stepsPerEpoch });
     const cadence = cadenceOf(opts, config.cadence ?? DEFAULT_CADENCE);
     const total = targetSteps(target, config.stepsPerEpoch);
     let schedule = opts.lrDecayFrom !== undefined ? { lrDecayFrom: opts.lrDecayFrom } : config.schedule;

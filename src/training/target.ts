@@ -8,9 +8,11 @@ export const DEFAULT_TARGET: RunTarget = { epochs: 50 };
  * The target of this invocation. A new run takes the flags (or the default, `defaulted`). A
  * resumed run continues to the target its config.json saved; flags given with --resume set a
  * new one: --steps and --epochs in total, --minutes as that many more minutes of training.
- * @param secondsSoFar training seconds the run already has (0 for a new run)
+ * --minutes alone on a run short of its saved step or epoch target keeps that target (more time
+ * to reach it, and a learning-rate decay that ends there); past it, the time is the target.
+ * @param at training seconds and steps the run already has (0 for a new run)
  */
-export function resolveTarget(flags: RunTarget, saved: RunTarget | undefined, resuming: boolean, secondsSoFar: number): { target: RunTarget; defaulted: boolean } {
+export function resolveTarget(flags: RunTarget, saved: RunTarget | undefined, resuming: boolean, at: { seconds: number; step: number; stepsPerEpoch: number }): { target: RunTarget; defaulted: boolean } {
   const given = flags.steps !== undefined || flags.epochs !== undefined || flags.minutes !== undefined;
   if (!given) {
     if (!resuming) return { target: { ...DEFAULT_TARGET }, defaulted: true };
@@ -20,7 +22,14 @@ export function resolveTarget(flags: RunTarget, saved: RunTarget | undefined, re
   const target: RunTarget = {};
   if (flags.steps !== undefined) target.steps = flags.steps;
   if (flags.epochs !== undefined) target.epochs = flags.epochs;
-  if (flags.minutes !== undefined) target.minutes = Number((secondsSoFar / 60 + flags.minutes).toFixed(4));
+  if (flags.minutes !== undefined) {
+    target.minutes = Number((at.seconds / 60 + flags.minutes).toFixed(4));
+    const onlyTime = flags.steps === undefined && flags.epochs === undefined;
+    if (resuming && onlyTime && saved && at.step < targetSteps(saved, at.stepsPerEpoch)) {
+      if (saved.steps !== undefined) target.steps = saved.steps;
+      if (saved.epochs !== undefined) target.epochs = saved.epochs;
+    }
+  }
   return { target, defaulted: false };
 }
 

@@ -1,25 +1,48 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { BackendName } from '../../backends/index';
+import { CLASS_NAMES, DATASETS, IMAGE_SHAPE, type DatasetName } from '../../data/dataset';
+import { readImageFile, readLabelFile } from '../../data/image-file';
+import { UserError } from '../../errors';
 import { DEFAULT_MODEL_DIR, loadGenerator } from '../../generate';
 import { runPaths } from '../../run/paths';
 import { writeFileAtomic } from '../../util/atomic';
+import { printEvaluation } from '../evaluation-table';
 import { int, list, num } from '../options';
 import { metricProgress } from '../progress';
-import { backendOption, commandLine, print, printJson, say, showPath, useBackend } from '../shared';
+import { backendOption, commandLine, printJson, say, showPath, useBackend } from '../shared';
+
+interface EvaluateCliOptions {
+  run?: string;
+  images?: string;
+  labels?: string;
+  dataset?: DatasetName;
+  samples: number;
+  seed: number;
+  metrics?: string[];
+  quick?: boolean;
+  truncation?: number;
+  dataDir?: string;
+  out?: string;
+  json?: boolean;
+  backend: BackendName;
+}
 
 /** `fashion-gan evaluate`: every quality number for a run's generator (or the shipped one). */
 export function register(program: Command): void {
   program
     .command('evaluate')
-    .description('measure a generator: FD, KID, recognisability, coverage, precision/recall and novelty against the test set')
+    .description('measure a generator (or --images from anywhere): FD, KID, recognisability, coverage, precision/recall and novelty against the test set')
     .option('--run <dir>', 'run folder (default: the shipped model in models/fashion)')
-    .option('--samples <n>', 'generated images to measure', int(10, 50000), 2000)
+    .option('--images <file>', 'measure these images instead of a generator\'s: .npy (uint8 0–255 or float in [-1, 1]; [n, H, W], [n, H, W, C] or [n, C, H, W]) or IDX, gzipped or not')
+    .option('--labels <file>', 'with --images: the class each image was asked for (.npy or IDX, n whole numbers), for class fidelity')
+    .addOption(new Option('--dataset <name>', 'with --images: the data set they imitate (default: fashion-mnist)').choices([...DATASETS]))
+    .option('--samples <n>', 'generated images to measure (with --images: the first n of the file; all of it unless given)', int(10, 50000), 2000)
     .option('--seed <n>', 'sample i uses design seed n + i (as `generate`), so results repeat exactly', int(0, 0xffffffff), 1000000)
     .option('--metrics <list>', 'comma-separated extra metrics (default: all); fd, fdFloor, kid, recognisability, classifierScore, coverage always run', list)
     .option('--quick', 'only the cheap metrics (what training-time --eval-every computes)')
     .option('--truncation <t>', 'sample as `generate --truncation t` does (latent coordinates redrawn outside ±t); written only where --out says', num(0, 10, { exclusiveMin: true }))
     .option('--data-dir <dir>', 'where the data set files are')
-    .option('--out <file>', 'write the result here as JSON (default: RUN/evaluation.json with --run; nothing for the shipped model)')
+    .option('--out <file>', 'write the result here as JSON (default: RUN/evaluation.json with --run; nothing for the shipped model or --images)')
     .option('--json', 'print one JSON object on stdout')
     .addOption(backendOption())
     .addHelpText(
@@ -55,9 +78,14 @@ Examples:
   fashion-gan evaluate                                  the shipped model, printed only
   fashion-gan evaluate --run runs/NAME --samples 2000   a run's generator (writes runs/NAME/evaluation.json)
   fashion-gan evaluate --quick --json                   the cheap metrics as one JSON object
-  fashion-gan evaluate --truncation 0.7 --quick         typical designs: fidelity up, variety (recall) down`,
+  fashion-gan evaluate --truncation 2 --quick           typical designs: fidelity up, variety (recall) down
+  fashion-gan evaluate --images designs.npy --labels designs-labels.npy
+                                                        images from anywhere (e.g. generate --out designs.npy,
+                                                        or another framework's numpy.save), measured the same way`,
     )
-    .action(async (o: { run?: string; samples: number; seed: number; metrics?: string[]; quick?: boolean; truncation?: number; dataDir?: string; out?: string; json?: boolean; backend: BackendName }) => {
+    .action(async (o: EvaluateCliOptions, cmd: Command) => {
+      if (o.images) return evaluateImageFile(o, cmd);
+      for (const flag of ['labels', 'dataset'] as const) if (o[flag] !== undefined) throw new UserError(`--${flag} goes with --images (a generator brings its own data set and classes)`);
       const backend = await useBackend(o.backend, !!o.json);
       const { evaluateGenerator, resolveMetricNames } = await import('../../metrics/index');
       resolveMetricNames(o.metrics); // a typo fails before anything is loaded
@@ -83,53 +111,39 @@ Examples:
         const out = o.out ?? (o.run && o.truncation === undefined ? runPaths(gen.runDir).evaluation : undefined);
         if (out) writeFileAtomic(out, `${JSON.stringify(record, null, 2)}\n`);
         if (o.json) return printJson(r);
-        const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
-        const y = r.yardsticks;
-        const g = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
-        print(`FD ${f(r.fd, 2)}${y ? `  (real ${g(y.real)} · pixelated ${g(y.pixelated)} · blurred ${g(y.blurred)} · noisy ${g(y.noisy)})` : ''}`);
-        const rows: [string, string, string][] = [
-          ['FD', f(r.fd, 2), `floor (real train vs test, ${r.samples} images): ${f(r.fdFloor, 2)}`],
-          ['KID', `${f(r.kid, 4)} ± ${f(r.kidStd, 4)}`, '≈ 0 when samples and test set match'],
-          ['recognisability', f(r.recognisability), 'mean top-class probability'],
-          ['classifier score', f(r.classifierScore, 2), `1 … ${gen.numClasses}`],
-        ];
-        if (r.classFidelity !== undefined) {
-          const real = r.classFidelityReal === undefined ? '' : `; real test images: ${f(r.classFidelityReal)}`;
-          rows.push(['class fidelity', f(r.classFidelity), `samples the classifier puts in the class they were asked for${real}`]);
-        }
-        if (r.precision !== undefined) {
-          rows.push(['precision / recall', `${f(r.precision)} / ${f(r.recall)}`, 'samples near real ones / test images near samples']);
-          rows.push(['density / coverage', `${f(r.density)} / ${f(r.manifoldCoverage)}`, 'outlier-robust versions (≈ 1 / 0.87 for real images; pure noise: ≈ 0.3–0.9 / 0.01)']);
-        }
-        if (r.memorisationRate !== undefined) {
-          rows.push(['memorisation rate', f(r.memorisationRate), `samples nearer a training image than ${f(r.memorisationThreshold, 2)} (the nearest 1 % of real test images; so ≈ 0.01 for new designs)`]);
-          if (r.dataCopying !== undefined) {
-            const z = r.dataCopying;
-            const reading = !Number.isFinite(z) ? 'too few samples per class' : z < -3 ? 'samples sit nearer the training set than unseen images: copying' : z > 3 ? 'samples sit farther from the training set than unseen images' : 'samples as near the training set as unseen images';
-            rows.push(['data-copying z', f(z, 1), `${reading} (Meehan et al. 2020, per class; below −3 means copying)`]);
-          }
-          rows.push(['nearest-train distance', `${f(r.sampleNearestMedian, 2)}`, `median over samples; real test images: ${f(r.testNearestMedian, 2)}`]);
-        }
         const at = gen.provenance ? ` at step ${gen.provenance.step.toLocaleString('en-US')} (${gen.provenance.imagesSeen.toLocaleString('en-US')} images seen)` : '';
         const trunc = o.truncation === undefined ? '' : `, latents truncated at ±${o.truncation}`;
-        print(`${showPath(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}${trunc}`);
-        const acc = r.classifier.testAccuracy === undefined ? '' : `, ${(r.classifier.testAccuracy * 100).toFixed(2)} % test accuracy`;
-        print(`features: ${r.classifier.dir} (weights ${r.classifier.weights}${acc}); reference: ${gen.config.dataset} test set`);
-        const w = Math.max(...rows.map((x) => x[0].length));
-        const wv = Math.max(...rows.map((x) => x[1].length));
-        for (const [name, value, note] of rows) print(`  ${name.padEnd(w)}  ${value.padStart(wv)}   ${note}`);
-        print(`  ${'coverage'.padEnd(w)}  ${r.coverage.map((c, i) => `${gen.classNames[i] ?? i} ${(c * 100).toFixed(0)}%`).join(', ')}`);
-        if (r.classFidelityPerClass) {
-          const real = r.classFidelityRealPerClass;
-          const per = r.classFidelityPerClass.map((v, i) => `${gen.classNames[i] ?? i} ${f(v, 2)}${real ? ` (${f(real[i], 2)})` : ''}`);
-          print(`  ${'per class'.padEnd(w)}  ${per.join(', ')}${real ? '   (real test images)' : ''}`);
-        }
-        for (const e of r.nearest ?? []) {
-          print(`  sample ${e.sample} (${e.sampleClass}): nearest train #${e.trainIndex} (${e.trainClass}) at ${e.pixelDistance.toFixed(2)} px, #${e.featureTrainIndex} (${e.featureTrainClass}) at ${e.featureDistance.toFixed(2)} in features`);
-        }
+        const title = `${showPath(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}${trunc}`;
+        printEvaluation(r, { title, dataset: gen.config.dataset, classNames: gen.config.classNames });
         say(out ? `wrote ${showPath(out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
       } finally {
         gen.model.dispose();
       }
     });
+}
+
+/**
+ * `evaluate --images FILE [--labels FILE]`: images made anywhere (another framework's generator,
+ * `generate --out x.npy`, real data), measured exactly as a generator's samples are.
+ */
+async function evaluateImageFile(o: EvaluateCliOptions, cmd: Command): Promise<void> {
+  const images = o.images!;
+  for (const flag of ['run', 'truncation'] as const) if (o[flag] !== undefined) throw new UserError(`--${flag} does not go with --images (the images are already drawn)`);
+  const dataset = o.dataset ?? 'fashion-mnist';
+  const backend = await useBackend(o.backend, !!o.json);
+  const { evaluateImages, resolveMetricNames } = await import('../../metrics/index');
+  resolveMetricNames(o.metrics);
+  const limit = cmd.getOptionValueSource('samples') === 'cli' ? o.samples : Infinity;
+  const { pixels, n } = readImageFile(images, IMAGE_SHAPE[dataset], limit);
+  const labels = o.labels === undefined ? undefined : readLabelFile(o.labels, n, CLASS_NAMES[dataset].length);
+  const t0 = Date.now();
+  const progress = metricProgress();
+  const r = await evaluateImages(pixels, n, { samples: n, seed: o.seed, full: !o.quick, metrics: o.metrics, dataDir: o.dataDir, progress: progress.report, dataset, labels });
+  progress.done();
+  const record = { images, ...(o.labels ? { labels: o.labels } : {}), dataset, seed: o.seed, backend, seconds: (Date.now() - t0) / 1000, command: commandLine(), evaluatedAt: new Date().toISOString(), ...r };
+  if (o.out) writeFileAtomic(o.out, `${JSON.stringify(record, null, 2)}\n`);
+  if (o.json) return printJson(r);
+  const title = `${showPath(images)}: ${n} images${labels ? `, classes from ${showPath(o.labels!)}` : ''}`;
+  printEvaluation(r, { title, dataset, classNames: CLASS_NAMES[dataset] });
+  say(o.out ? `wrote ${showPath(o.out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
 }
