@@ -36,7 +36,7 @@ export interface TrainingSummary {
   /** the flags for `train --resume DIR` that go on: none to continue to the target, else an extension */
   nextFlags: string;
   /** a run stopped by its time budget short of its step or epoch target: that target in steps (`--minutes` goes on toward it) */
-  stepsToGo?: number;
+  unreachedStepTarget?: number;
   /** a warm-started run: where its networks began (their images and training time come before this run's) */
   initFrom?: RunConfig['initFrom'];
 }
@@ -58,8 +58,8 @@ export function extensionFlags(target: RunTarget, stepsPerEpoch: number, byTime:
 export function trainingSummary(r: TrainResult, config: RunConfig, startStep: number, seconds: number, stoppedBy: StopReason = r.stoppedBy): TrainingSummary {
   const samples = listSamples(runPaths(r.runDir).samples);
   const last = samples.at(-1);
-  const toGo = targetSteps(r.target, config.stepsPerEpoch);
-  const reached = stoppedBy === 'target' || stoppedBy === 'time' || r.step >= toGo;
+  const total = targetSteps(r.target, config.stepsPerEpoch);
+  const reached = stoppedBy === 'target' || stoppedBy === 'time' || r.step >= total;
   return {
     runDir: r.runDir,
     stoppedBy,
@@ -75,7 +75,7 @@ export function trainingSummary(r: TrainResult, config: RunConfig, startStep: nu
     checkpointStep: r.checkpointStep,
     targetReached: reached,
     nextFlags: reached ? extensionFlags(r.target, config.stepsPerEpoch, stoppedBy === 'time') : '',
-    ...(stoppedBy === 'time' && Number.isFinite(toGo) && r.step < toGo ? { stepsToGo: toGo } : {}),
+    ...(stoppedBy === 'time' && Number.isFinite(total) && r.step < total ? { unreachedStepTarget: total } : {}),
     ...(config.initFrom ? { initFrom: config.initFrom } : {}),
   };
 }

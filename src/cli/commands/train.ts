@@ -65,8 +65,8 @@ function report(s: TrainingSummary): void {
       `  history.png   losses and discriminator accuracies per batch`,
       `  generator/    TF.js model (tf.loadLayersModel); checkpoint/ for --resume`,
       `new designs:  npx fashion-gan generate --run ${dir} --count 64 --out ${path.join(dir, 'new.png')}`,
-      s.stepsToGo !== undefined
-        ? `continue:     npx fashion-gan train --resume ${dir} ${s.nextFlags}   (more time toward its target, ${s.stepsToGo.toLocaleString('en-US')} steps)`
+      s.unreachedStepTarget !== undefined
+        ? `continue:     npx fashion-gan train --resume ${dir} ${s.nextFlags}   (more time toward its target, ${s.unreachedStepTarget.toLocaleString('en-US')} steps)`
         : s.targetReached
         ? `train on:     npx fashion-gan train --resume ${dir} ${s.nextFlags}`
         : `continue:     npx fashion-gan train --resume ${dir}   (to its target, ${describeTarget(s.target)})`,
