@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { UserError } from '../errors';
+import { ioError } from '../util/atomic';
 import { maybeGunzip, parseIdx } from './idx';
 import { parseNpy } from './npy';
 
@@ -19,8 +20,8 @@ function readArray(file: string): { shape: number[]; data: Uint8Array | Float32A
   try {
     raw = fs.readFileSync(file);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UserError(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder, not a file' : `cannot read (${e.code ?? e.message})`}`);
+    const e = ioError(err, file);
+    throw e instanceof UserError ? e : new UserError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? e.message})`);
   }
   const bytes = maybeGunzip(raw, file);
   if (bytes[0] === NPY_MAGIC) return parseNpy(bytes, file);
@@ -61,12 +62,11 @@ export function readImageFile(file: string, shape: readonly [number, number, num
       if (!Number.isFinite(v)) throw new UserError(`${file}: image value ${v} at index ${i} (allowed: finite values in [-1, 1])`);
       if (v < lo) lo = v;
       if (v > hi) hi = v;
-      out[i] = v;
+      out[i] = Math.min(1, Math.max(-1, v)); // within the tolerance below
     }
     const tol = 1e-3;
     if (lo < -1 - tol || hi > 1 + tol) throw new UserError(`${file}: ${a.dtype} values from ${lo.toPrecision(4)} to ${hi.toPrecision(4)} (allowed: [-1, 1], a generator's tanh range; or uint8 0–255)`);
     if (lo >= 0) throw new UserError(`${file}: ${a.dtype} values from ${lo.toPrecision(4)} to ${hi.toPrecision(4)}, none below 0: they look like [0, 1] (allowed: [-1, 1]; save x * 2 - 1, or uint8 0–255)`);
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(-1, out[i]!));
   }
   return { pixels: nchw && c > 1 ? toNhwc(out, n, h, w, c) : out, n };
 }

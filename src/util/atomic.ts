@@ -99,6 +99,8 @@ export function ioError(err: unknown, file: string): Error {
       return new UserError(`${file}: no such file or directory`);
     case 'ENOTDIR':
       return new UserError(`${file}: a part of the path is not a directory`);
+    case 'EISDIR':
+      return new UserError(`${file}: is a folder, not a file`);
     default:
       return err instanceof Error ? err : new Error(String(err));
   }

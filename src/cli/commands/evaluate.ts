@@ -115,7 +115,7 @@ Examples:
         const trunc = o.truncation === undefined ? '' : `, latents truncated at ±${o.truncation}`;
         const title = `${showPath(gen.runDir)} (${gen.config.preset})${at}: ${r.samples} samples, seeds ${o.seed}…${o.seed + r.samples - 1}${trunc}`;
         printEvaluation(r, { title, dataset: gen.config.dataset, classNames: gen.config.classNames });
-        say(out ? `wrote ${showPath(out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
+        sayDone(out, t0);
       } finally {
         gen.model.dispose();
       }
@@ -145,5 +145,11 @@ async function evaluateImageFile(o: EvaluateCliOptions, cmd: Command): Promise<v
   if (o.json) return printJson(r);
   const title = `${showPath(images)}: ${n} images${labels ? `, classes from ${showPath(o.labels!)}` : ''}`;
   printEvaluation(r, { title, dataset, classNames: CLASS_NAMES[dataset] });
-  say(o.out ? `wrote ${showPath(o.out)} (${((Date.now() - t0) / 1000).toFixed(0)} s)` : `(${((Date.now() - t0) / 1000).toFixed(0)} s; --out FILE keeps the result)`);
+  sayDone(o.out, t0);
+}
+
+/** The last line: where the result went (or how to keep it), and how long it took. */
+function sayDone(out: string | undefined, t0: number): void {
+  const seconds = ((Date.now() - t0) / 1000).toFixed(0);
+  say(out ? `wrote ${showPath(out)} (${seconds} s)` : `(${seconds} s; --out FILE keeps the result)`);
 }
